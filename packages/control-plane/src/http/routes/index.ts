@@ -1,0 +1,8 @@
+import type { AnyRoute } from '../route.js';
+import { authRoutes } from './auth.js';
+import { orgRoutes } from './orgs.js';
+import { appRoutes } from './apps.js';
+import { platformRoutes } from './platform.js';
+
+/** Every API route. A route added here is served, documented and covered by the isolation matrix. */
+export const routeTable: readonly AnyRoute[] = [...authRoutes, ...orgRoutes, ...appRoutes, ...platformRoutes];

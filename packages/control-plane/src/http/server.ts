@@ -1,0 +1,181 @@
+import Fastify from 'fastify';
+import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import { Registry, Counter, Histogram, collectDefaultMetrics } from 'prom-client';
+import { PaasError, isPaasError } from '@shellwego/core';
+import type { ErrorCode } from '@shellwego/core';
+import type { Services } from '../services/index.js';
+import type { Actor } from '../services/context.js';
+import type { AnyRoute } from './route.js';
+import { routeTable } from './routes/index.js';
+import { parseInput } from './validation.js';
+import { TokenBuckets, rateLimitKey } from './rate-limit.js';
+import type { RateLimitSettings } from './rate-limit.js';
+import { buildOpenApi } from './openapi.js';
+
+export interface HttpSettings {
+  version: string;
+  /** null disables rate limiting (benchmarks). */
+  rateLimit: RateLimitSettings | null;
+  bodyLimitBytes: number;
+}
+
+const fastifyCodes: Record<string, ErrorCode> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: 'INVALID_JSON',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'INVALID_JSON',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'VALIDATION_FAILED',
+  FST_ERR_CTP_INVALID_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
+};
+
+/** The one place where errors become HTTP responses (STYLE.md §6). */
+function toPaasError(err: unknown, req: FastifyRequest): PaasError | null {
+  if (isPaasError(err)) return err;
+  const fe = err as Partial<FastifyError> & { type?: string };
+  if (typeof fe.code === 'string' && fastifyCodes[fe.code]) {
+    const code = fastifyCodes[fe.code] ?? 'VALIDATION_FAILED';
+    const message =
+      code === 'PAYLOAD_TOO_LARGE'
+        ? 'the request body is larger than the 10 MB limit'
+        : code === 'INVALID_JSON'
+          ? `the request body is not valid JSON: ${fe.message ?? ''}`.trim()
+          : code === 'UNSUPPORTED_MEDIA_TYPE'
+            ? `unsupported Content-Type ${String(req.headers['content-type'] ?? '')}; send application/json`
+            : (fe.message ?? 'bad request');
+    return new PaasError(code, message, code === 'INVALID_JSON' ? { field: 'body' } : {});
+  }
+  // JSON.parse errors (syntax) and other client errors Fastify already classed as 4xx.
+  if (typeof fe.statusCode === 'number' && fe.statusCode >= 400 && fe.statusCode < 500) {
+    const code: ErrorCode =
+      fe.statusCode === 413
+        ? 'PAYLOAD_TOO_LARGE'
+        : fe.statusCode === 415
+          ? 'UNSUPPORTED_MEDIA_TYPE'
+          : 'INVALID_JSON';
+    return new PaasError(code, fe.message ?? 'bad request');
+  }
+  return null;
+}
+
+function sendError(reply: FastifyReply, e: PaasError): FastifyReply {
+  if (e.headers) void reply.headers(e.headers);
+  return reply.code(e.status).type('application/json').send(e.toJSON());
+}
+
+export async function buildHttpServer(
+  services: Services,
+  logger: Logger,
+  settings: HttpSettings,
+): Promise<FastifyInstance> {
+  const app = Fastify({
+    // The cast picks Fastify's base logger type for the instance; without it the instance is typed
+    // with pino's Logger and no longer fits FastifyInstance. The linter cannot see that inference.
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion
+    loggerInstance: logger as FastifyBaseLogger,
+    bodyLimit: settings.bodyLimitBytes,
+    requestIdHeader: 'x-request-id',
+    trustProxy: false,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  });
+
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'shellwego_cp_' });
+  const requests = new Counter({
+    name: 'shellwego_http_requests_total',
+    help: 'API requests by route and status',
+    labelNames: ['method', 'route', 'status'],
+    registers: [registry],
+  });
+  const latency = new Histogram({
+    name: 'shellwego_http_request_duration_seconds',
+    help: 'API request latency',
+    labelNames: ['method', 'route'],
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    const route = req.routeOptions.url ?? 'unmatched';
+    requests.inc({ method: req.method, route, status: String(reply.statusCode) });
+    latency.observe({ method: req.method, route }, reply.elapsedTime / 1000);
+  });
+
+  if (settings.rateLimit) {
+    const buckets = new TokenBuckets(settings.rateLimit);
+    app.addHook('onRequest', async (req, reply) => {
+      if (req.url === '/v1/health' || req.url === '/metrics') return;
+      const wait = buckets.take(rateLimitKey(req.headers.authorization, req.ip));
+      if (wait > 0) {
+        sendError(
+          reply,
+          new PaasError('RATE_LIMITED', `too many requests; retry in ${wait} s`, {
+            headers: { 'retry-after': String(wait) },
+          }),
+        );
+        return reply;
+      }
+    });
+  }
+
+  app.setErrorHandler((err, req, reply) => {
+    const known = toPaasError(err, req);
+    if (known) return sendError(reply, known);
+    req.log.error({ err }, 'unhandled error');
+    return sendError(
+      reply,
+      new PaasError('INTERNAL', `internal error; quote request id ${req.id} to the operator`),
+    );
+  });
+  app.setNotFoundHandler((req, reply) =>
+    sendError(
+      reply,
+      new PaasError('ROUTE_NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0] ?? ''}`),
+    ),
+  );
+
+  for (const route of routeTable) registerRoute(app, route, services);
+
+  let openapi: string | null = null;
+  app.get('/v1/openapi.json', async (_req, reply) => {
+    openapi ??= JSON.stringify(buildOpenApi(routeTable, settings.version));
+    return reply.type('application/json').send(openapi);
+  });
+  app.get('/v1/health', () =>
+    Promise.resolve({
+      status: 'ok' as const,
+      version: settings.version,
+      database: services.deps.store.describe(),
+    }),
+  );
+  app.get('/metrics', async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));
+
+  return app;
+}
+
+function registerRoute(app: FastifyInstance, route: AnyRoute, services: Services): void {
+  app.route({
+    method: route.method,
+    url: route.url,
+    handler: async (req, reply) => {
+      let actor: Actor | null = null;
+      if (route.access !== 'public') actor = await services.auth.authenticate(req.headers.authorization);
+      const ctx = {
+        params: route.params ? parseInput(route.params, req.params, 'params') : {},
+        query: route.query ? parseInput(route.query, req.query, 'query') : {},
+        body: route.body ? parseInput(route.body, req.body, 'body') : undefined,
+        get actor(): Actor {
+          if (!actor) throw new Error(`route ${route.url} is public and has no actor`);
+          return actor;
+        },
+        services,
+        ip: req.ip,
+      };
+      const result = await route.handler(ctx);
+      if (route.response === null) return reply.code(204).send();
+      return reply.code(route.status ?? 200).send(result);
+    },
+  });
+}
+
+export { routeTable };

@@ -1,0 +1,139 @@
+import { join } from 'node:path';
+import { pino } from 'pino';
+import type { Logger } from 'pino';
+import { PaasError } from '@shellwego/core';
+import { controlPlaneConfig } from './config.js';
+import type { ControlPlaneOptions } from './config.js';
+import { openStore } from './store/db.js';
+import type { Store } from './store/db.js';
+import { Envelope } from './services/envelope.js';
+import { loadMasterKey } from './services/master-key.js';
+import { buildServices } from './services/index.js';
+import type { Services } from './services/index.js';
+import type { Deps } from './services/context.js';
+import { ensureFirstAdmin } from './services/bootstrap.js';
+import type { FirstAdmin } from './services/bootstrap.js';
+import { buildHttpServer } from './http/server.js';
+
+export const VERSION = '0.1.0';
+
+export interface ControlPlane {
+  url: string;
+  port: number;
+  /** Set only on the very first start: the admin's password, to print once. */
+  firstAdmin: FirstAdmin | null;
+  services: Services;
+  store: Store;
+  close(): Promise<void>;
+}
+
+const MASTER_KEY_CHECK = 'master_key_check';
+
+/** Never logs credentials, passwords or secret values. */
+export function createLogger(level: string): Logger {
+  return pino({
+    level,
+    redact: {
+      paths: [
+        'req.headers.authorization',
+        'password',
+        '*.password',
+        'token',
+        '*.token',
+        'value',
+        '*.value',
+        'refresh_token',
+        '*.refresh_token',
+        'access_token',
+        '*.access_token',
+      ],
+      censor: '[redacted]',
+    },
+  });
+}
+
+/** Wires everything (the only function that knows all the parts) and starts listening. */
+export async function startControlPlane(
+  options: ControlPlaneOptions,
+  injected?: { logger?: Logger },
+): Promise<ControlPlane> {
+  const config = Object.freeze(controlPlaneConfig.parse(options));
+  const logger = injected?.logger ?? createLogger(config.logLevel);
+  const { key, source } = loadMasterKey(config.dataDir, config.masterKey);
+  const envelope = new Envelope(key);
+  key.fill(0);
+
+  const store = await openStore(
+    config.databaseUrl
+      ? { kind: 'postgres', url: config.databaseUrl }
+      : { kind: 'sqlite', path: join(config.dataDir, 'shellwego.db') },
+  );
+  try {
+    await checkMasterKey(store, envelope, source);
+    const deps: Deps = {
+      store,
+      envelope,
+      logger,
+      now: () => new Date(),
+      settings: {
+        signup: config.signup,
+        domain: config.domain,
+        accessTokenTtlSeconds: config.accessTokenTtlSeconds,
+        refreshTokenTtlSeconds: config.refreshTokenTtlSeconds,
+        invitationTtlSeconds: 7 * 24 * 3600,
+      },
+    };
+    const services = await buildServices(deps);
+    const firstAdmin = await ensureFirstAdmin(deps, { email: config.adminEmail, org: config.orgName });
+    const http = await buildHttpServer(services, logger, {
+      version: VERSION,
+      rateLimit: config.rateLimit,
+      bodyLimitBytes: 10 * 1024 * 1024,
+    });
+    await http.listen({ host: config.host, port: config.port });
+    const address = http.server.address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+    logger.info(
+      { port, database: store.describe(), masterKey: source === 'environment' ? 'environment' : 'file' },
+      'control plane listening',
+    );
+    return {
+      url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+      port,
+      firstAdmin,
+      services,
+      store,
+      close: async () => {
+        await http.close();
+        await store.close();
+      },
+    };
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+}
+
+/** Refuses to start with a master key other than the one the store was sealed with. */
+async function checkMasterKey(store: Store, envelope: Envelope, source: string): Promise<void> {
+  const row = await store.db
+    .selectFrom('settings')
+    .select('value')
+    .where('key', '=', MASTER_KEY_CHECK)
+    .executeTakeFirst();
+  if (!row) {
+    await store.db
+      .insertInto('settings')
+      .values({ key: MASTER_KEY_CHECK, value: envelope.keyCheck() })
+      .onConflict((oc) => oc.column('key').doNothing())
+      .execute();
+    return;
+  }
+  if (!envelope.matchesCheck(row.value)) {
+    throw new PaasError(
+      'VALIDATION_FAILED',
+      `the master key (from ${source}) is not the one this database was sealed with; set SHELLWEGO_MASTER_KEY to the original key`,
+    );
+  }
+}

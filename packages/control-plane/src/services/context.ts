@@ -1,0 +1,50 @@
+import type { Kysely, Transaction } from 'kysely';
+import type { Logger } from 'pino';
+import type { Role } from '@shellwego/core';
+import type { Database } from '../store/schema.js';
+import type { Store } from '../store/db.js';
+import type { Envelope } from './envelope.js';
+
+export type Db = Kysely<Database> | Transaction<Database>;
+
+/** Everything a service needs, handed over by main.ts; services read no globals and no env. */
+export interface Deps {
+  store: Store;
+  envelope: Envelope;
+  logger: Logger;
+  now: () => Date;
+  settings: ServiceSettings;
+}
+
+export interface ServiceSettings {
+  signup: 'open' | 'invite' | 'closed';
+  /** Apps get `APP.<domain>` as their default hostname. */
+  domain: string;
+  accessTokenTtlSeconds: number;
+  refreshTokenTtlSeconds: number;
+  invitationTtlSeconds: number;
+}
+
+/** Who is calling: a user with a session, or a user acting through an API token bound to one org. */
+export interface Actor {
+  userId: string;
+  email: string;
+  isPlatformAdmin: boolean;
+  /** orgId → role, limited to the token's org for API tokens. */
+  memberships: Map<string, Role>;
+  /** The token's scopes, or null for a session (the role alone decides). */
+  tokenScopes: readonly string[] | null;
+  tokenId: string | null;
+}
+
+export function actorLabel(actor: Actor): string {
+  return actor.tokenId ? `${actor.email} (token ${actor.tokenId})` : actor.email;
+}
+
+export function isoNow(deps: Deps): string {
+  return deps.now().toISOString();
+}
+
+export function inTransaction<T>(deps: Deps, fn: (tx: Transaction<Database>) => Promise<T>): Promise<T> {
+  return deps.store.db.transaction().execute(fn);
+}

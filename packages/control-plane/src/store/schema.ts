@@ -1,0 +1,147 @@
+import type { Generated } from 'kysely';
+
+/** Row types, as both SQLite and PostgreSQL store them: timestamps as RFC 3339 text, JSON as text. */
+export interface OrgsTable {
+  id: string;
+  name: string;
+  created_at: string;
+  audit_seq: number;
+  audit_head: string;
+}
+export interface UsersTable {
+  id: string;
+  email: string;
+  password_hash: string;
+  is_platform_admin: number;
+  created_at: string;
+}
+export interface MembershipsTable {
+  org_id: string;
+  user_id: string;
+  role: string;
+  created_at: string;
+}
+export interface InvitationsTable {
+  id: string;
+  org_id: string;
+  email: string;
+  role: string;
+  token_hash: string;
+  expires_at: string;
+  accepted_at: string | null;
+  created_by: string;
+  created_at: string;
+}
+export interface RefreshTokensTable {
+  id: string;
+  user_id: string;
+  token_hash: string;
+  family_id: string;
+  expires_at: string;
+  revoked_at: string | null;
+  created_at: string;
+}
+export interface ApiTokensTable {
+  id: string;
+  user_id: string;
+  org_id: string;
+  name: string;
+  token_hash: string;
+  scopes: string;
+  expires_at: string | null;
+  last_used_at: string | null;
+  created_at: string;
+}
+export interface AppsTable {
+  id: string;
+  org_id: string;
+  name: string;
+  image: string | null;
+  runtime: string;
+  env: string;
+  memory_bytes: number;
+  cpu_milli: number;
+  replicas: number;
+  port: number;
+  hc_path: string;
+  hc_interval_ms: number;
+  hc_timeout_ms: number;
+  status: string;
+  created_at: string;
+  updated_at: string;
+}
+export interface SecretsTable {
+  id: string;
+  org_id: string;
+  app_id: string;
+  name: string;
+  version: number;
+  ciphertext: string;
+  created_at: string;
+  updated_at: string;
+}
+export interface DomainsTable {
+  id: string;
+  org_id: string;
+  app_id: string;
+  hostname: string;
+  tls_status: string;
+  last_acme_error: string | null;
+  created_at: string;
+}
+export interface VolumesTable {
+  id: string;
+  org_id: string;
+  app_id: string | null;
+  name: string;
+  size_bytes: number;
+  mount_path: string | null;
+  status: string;
+  created_at: string;
+}
+export interface NodesTable {
+  id: string;
+  org_id: string;
+  name: string;
+  status: string;
+  runtimes: string;
+  zone: string | null;
+  memory_bytes: number;
+  cpu_milli: number;
+  disk_bytes: number;
+  last_heartbeat_at: string | null;
+  created_at: string;
+}
+export interface AuditLogTable {
+  org_id: string;
+  seq: number;
+  actor: string;
+  action: string;
+  resource: string;
+  resource_id: string;
+  data: string;
+  at: string;
+  prev_hash: string;
+  hash: string;
+}
+export interface SettingsTable {
+  key: string;
+  value: string;
+  created_at: Generated<string>;
+}
+
+export interface Database {
+  orgs: OrgsTable;
+  users: UsersTable;
+  memberships: MembershipsTable;
+  invitations: InvitationsTable;
+  refresh_tokens: RefreshTokensTable;
+  api_tokens: ApiTokensTable;
+  apps: AppsTable;
+  secrets: SecretsTable;
+  domains: DomainsTable;
+  volumes: VolumesTable;
+  nodes: NodesTable;
+  audit_log: AuditLogTable;
+  settings: SettingsTable;
+}

@@ -1,0 +1,33 @@
+// Errors: the catalogue shared by the API, the CLI and the dashboard.
+export { PaasError, isPaasError, notFound, errorCatalogue } from './errors.js';
+export type { ErrorCode, ErrorBody, PaasErrorOptions } from './errors.js';
+
+// Resources: parsing and the math the runtimes need.
+export {
+  parseMemory,
+  parseByteSize,
+  parseCpu,
+  parseDuration,
+  cpuShares,
+  cpuQuotaMicros,
+  bytesToMiB,
+  formatMemory,
+  formatCpu,
+  formatDuration,
+  resourceLimits,
+} from './resources.js';
+
+// Ids.
+export { newId, isId, idPrefixes } from './ids.js';
+
+// RBAC scopes and roles.
+export { roles, scopesOfRole, scopeCovers, hasScope, isValidScope, roleAtLeast } from './scopes.js';
+export type { Role, ScopeResource, ScopeAction } from './scopes.js';
+
+// API schemas (zod): one language for validation, types and the OpenAPI document.
+export * as schemas from './schemas/index.js';
+export type { App, AppCreate, AppPatch, Runtime } from './schemas/apps.js';
+export type { Org, Member } from './schemas/orgs.js';
+export type { TokenPair, User, Me, ApiToken } from './schemas/auth.js';
+export type { Secret, Domain, Volume, Node, AuditEntry, AuditVerification } from './schemas/resources.js';
+export type { PageQuery } from './schemas/common.js';

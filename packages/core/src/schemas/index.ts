@@ -1,0 +1,5 @@
+export * from './common.js';
+export * from './auth.js';
+export * from './orgs.js';
+export * from './apps.js';
+export * from './resources.js';

@@ -1,0 +1,8 @@
+// Public helpers for tests that run against real servers. See /work/shared/TESTING.md for the recipes.
+export { freePort } from './ports.js';
+export { makeTempDir, removeDir } from './temp.js';
+export { onExitCleanup } from './exit-cleanup.js';
+export { startPostgres } from './postgres.js';
+export type { PostgresServer, StartPostgresOptions } from './postgres.js';
+
+// Control-plane harness: exported below once it lands.
