@@ -12,7 +12,7 @@ declare module 'vitest' {
 
 /**
  * One PostgreSQL cluster for the whole run: initdb costs ~1 s, a CREATE DATABASE per test ~0.1 s.
- * Tests get their own database through freshPostgresDatabase() (test-postgres.ts).
+ * Tests get their own database through freshPostgresDatabase() (vitest-postgres.ts).
  */
 export default async function setup({ provide }: TestProject): Promise<() => Promise<void>> {
   const server = await startPostgres();

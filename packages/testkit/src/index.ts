@@ -5,4 +5,6 @@ export { onExitCleanup } from './exit-cleanup.js';
 export { startPostgres } from './postgres.js';
 export type { PostgresServer, StartPostgresOptions } from './postgres.js';
 
-// Control-plane harness: exported below once it lands.
+// A real control plane in-process, and a JSON request helper.
+export { startTestControlPlane, request } from './control-plane.js';
+export type { TestControlPlane, TestResponse } from './control-plane.js';

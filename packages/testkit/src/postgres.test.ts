@@ -4,7 +4,7 @@ import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startPostgres } from './postgres.js';
 import type { PostgresServer } from './postgres.js';
-import { freshPostgresDatabase } from './test-postgres.js';
+import { freshPostgresDatabase } from './vitest-postgres.js';
 
 async function withClient<T>(url: string, use: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: url, ssl: false });

@@ -1,0 +1,3 @@
+// Helpers that only make sense inside a vitest run (they read what global-setup.ts provides).
+export { freshPostgresDatabase } from './vitest-postgres.js';
+export { dialects } from './vitest-dialects.js';
