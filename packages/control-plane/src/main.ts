@@ -55,7 +55,7 @@ export function createLogger(level: string): Logger {
 /** Wires everything (the only function that knows all the parts) and starts listening. */
 export async function startControlPlane(
   options: ControlPlaneOptions,
-  injected?: { logger?: Logger },
+  injected?: { logger?: Logger; now?: () => Date },
 ): Promise<ControlPlane> {
   const config = Object.freeze(controlPlaneConfig.parse(options));
   const logger = injected?.logger ?? createLogger(config.logLevel);
@@ -74,7 +74,7 @@ export async function startControlPlane(
       store,
       envelope,
       logger,
-      now: () => new Date(),
+      now: injected?.now ?? (() => new Date()),
       settings: {
         signup: config.signup,
         domain: config.domain,

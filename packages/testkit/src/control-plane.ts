@@ -21,16 +21,20 @@ export interface TestControlPlane {
  */
 export async function startTestControlPlane(
   options: Partial<ControlPlaneOptions> = {},
+  injected: { now?: () => Date } = {},
 ): Promise<TestControlPlane> {
   const dataDir = options.dataDir ?? (await makeTempDir('swg-cp-'));
-  const cp = await startControlPlane({
-    port: 0,
-    host: '127.0.0.1',
-    logLevel: 'silent',
-    rateLimit: null,
-    ...options,
-    dataDir,
-  });
+  const cp = await startControlPlane(
+    {
+      port: 0,
+      host: '127.0.0.1',
+      logLevel: 'silent',
+      rateLimit: null,
+      ...options,
+      dataDir,
+    },
+    injected,
+  );
   if (!cp.firstAdmin) {
     await cp.close();
     throw new Error('startTestControlPlane: the store was not fresh (no first admin was created)');
@@ -39,7 +43,8 @@ export async function startTestControlPlane(
   let cached: string | undefined;
   const login = async (email: string, password: string): Promise<string> => {
     const res = await request(cp.url, 'POST', '/v1/auth/login', { body: { email, password } });
-    if (res.status !== 200) throw new Error(`login of ${email} failed: ${res.status} ${JSON.stringify(res.body)}`);
+    if (res.status !== 200)
+      throw new Error(`login of ${email} failed: ${res.status} ${JSON.stringify(res.body)}`);
     return (res.body as { access_token: string }).access_token;
   };
   return {

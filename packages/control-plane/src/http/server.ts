@@ -80,6 +80,9 @@ export async function buildHttpServer(
     forceCloseConnections: 'idle',
   });
 
+  // The API speaks JSON only; anything else is 415 rather than a string the schemas then refuse.
+  app.removeContentTypeParser('text/plain');
+
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'shellwego_cp_' });
   const requests = new Counter({

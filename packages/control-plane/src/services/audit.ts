@@ -25,7 +25,9 @@ export interface AuditRecord {
  */
 export async function appendAudit(deps: Deps, tx: Transaction<Database>, rec: AuditRecord): Promise<void> {
   let q = tx.selectFrom('orgs').select(['audit_seq', 'audit_head']).where('id', '=', rec.orgId);
-  if (deps.store.dialect === 'postgres') q = q.forUpdate();
+  // NO KEY UPDATE: serializes appenders without conflicting with the KEY SHARE locks that foreign
+  // keys to orgs take earlier in the same transactions (FOR UPDATE would deadlock against them).
+  if (deps.store.dialect === 'postgres') q = q.forNoKeyUpdate();
   const org = await q.executeTakeFirstOrThrow();
   const entry: Omit<ChainedEntry, 'hash'> = {
     seq: Number(org.audit_seq) + 1,

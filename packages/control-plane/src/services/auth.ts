@@ -1,6 +1,6 @@
 import { PaasError, hasScope, idPrefixes, isValidScope, newId } from '@shellwego/core';
 import type { ApiToken, Me, Role, TokenPair } from '@shellwego/core';
-import type { Actor, Deps } from './context.js';
+import type { Actor, Db, Deps } from './context.js';
 import { inTransaction, isoNow } from './context.js';
 import { hashPassword, verifyPassword } from './passwords.js';
 import { API_TOKEN_PREFIX, REFRESH_TOKEN_PREFIX, hashToken, newOpaqueToken } from './tokens.js';
@@ -260,7 +260,7 @@ export class AuthService {
           });
         } else {
           await createOrgInTx(this.deps, tx, {
-            name: await this.freeOrgName(input.email),
+            name: await freeOrgName(tx, input.email),
             ownerId: userId,
             actor: input.email,
           });
@@ -278,25 +278,6 @@ export class AuthService {
       user: { id: userId, email: input.email, created_at: now },
       tokens: await this.issuePair(userId, newId('rtf')),
     };
-  }
-
-  /** A DNS-label org name from the e-mail's local part, suffixed until free. */
-  private async freeOrgName(email: string): Promise<string> {
-    const base =
-      (email.split('@')[0] ?? 'org')
-        .toLowerCase()
-        .replace(/[^a-z0-9-]+/g, '-')
-        .replace(/^-+|-+$/g, '')
-        .slice(0, 40) || 'org';
-    for (let i = 0; ; i++) {
-      const name = i === 0 ? base : `${base}-${i + 1}`;
-      const taken = await this.deps.store.db
-        .selectFrom('orgs')
-        .select('id')
-        .where('name', '=', name)
-        .executeTakeFirst();
-      if (!taken) return name;
-    }
   }
 
   async createApiToken(
@@ -396,4 +377,19 @@ function toApiToken(row: {
     expires_at: row.expires_at,
     last_used_at: row.last_used_at,
   };
+}
+
+/** A DNS-label org name from the e-mail's local part, suffixed until free. */
+async function freeOrgName(db: Db, email: string): Promise<string> {
+  const base =
+    (email.split('@')[0] ?? 'org')
+      .toLowerCase()
+      .replace(/[^a-z0-9-]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 40) || 'org';
+  for (let i = 0; ; i++) {
+    const name = i === 0 ? base : `${base}-${i + 1}`;
+    const taken = await db.selectFrom('orgs').select('id').where('name', '=', name).executeTakeFirst();
+    if (!taken) return name;
+  }
 }

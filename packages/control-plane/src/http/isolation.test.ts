@@ -1,0 +1,195 @@
+import { describe, expect, it } from 'vitest';
+import { dialects } from '@shellwego/testkit/vitest';
+import { newId } from '@shellwego/core';
+import { routeTable } from './routes/index.js';
+import { uniq, useApi } from '../test-api.js';
+
+/**
+ * The tenant-isolation matrix: for every route of the table, a caller from organization A aims at
+ * organization B's resources. Reads must answer 404 (as if B's rows did not exist), writes 404 or
+ * 403, and listings must not show B's rows. Routes with path parameters are attacked automatically
+ * with B's values; a route with a body or no path parameter needs an entry in `attacks`, and the
+ * test fails until it has one, so a new endpoint cannot slip through.
+ */
+interface Fixture {
+  org: string;
+  orgId: string;
+  userId: string;
+  app: string;
+  appId: string;
+  secret: string;
+  domain: string;
+  volume: string;
+  node: string;
+  tokenId: string;
+}
+
+type Attack =
+  | { expect: 'denied'; query?: (b: Fixture) => string; body?: (b: Fixture) => unknown; also?: number[] }
+  | { expect: 'excludes'; query?: (b: Fixture) => string };
+
+const attacks: Record<string, Attack> = {
+  'GET /v1/me': { expect: 'excludes' },
+  'POST /v1/tokens': { expect: 'denied', body: (b) => ({ name: 'steal', org: b.org }) },
+  'GET /v1/tokens': { expect: 'excludes' },
+  // Org names are global (they become hostnames): a taken name is a conflict, which grants nothing.
+  'POST /v1/orgs': { expect: 'denied', body: (b) => ({ name: b.org }), also: [409] },
+  'GET /v1/orgs': { expect: 'excludes' },
+  'POST /v1/orgs/:org/members': {
+    expect: 'denied',
+    body: () => ({ email: 'nobody@example.com', role: 'owner' }),
+  },
+  'PATCH /v1/orgs/:org/members/:user': { expect: 'denied', body: () => ({ role: 'viewer' }) },
+  'POST /v1/invitations': {
+    expect: 'denied',
+    body: (b) => ({ email: 'spy@example.com', org: b.org, role: 'owner' }),
+  },
+  'POST /v1/apps': { expect: 'denied', body: (b) => ({ name: uniq('intruder'), org: b.org }) },
+  'GET /v1/apps': { expect: 'excludes' },
+  'PATCH /v1/apps/:app': { expect: 'denied', body: () => ({ replicas: 0, env: { HACKED: '1' } }) },
+  'PUT /v1/apps/:app/secrets/:name': { expect: 'denied', body: () => ({ value: 'overwritten' }) },
+  'POST /v1/apps/:app/domains': { expect: 'denied', body: () => ({ hostname: `${uniq('x')}.example.net` }) },
+  'POST /v1/volumes': { expect: 'denied', body: (b) => ({ name: uniq('v'), size: '1g', app: b.app }) },
+  'GET /v1/volumes': { expect: 'excludes' },
+  'GET /v1/nodes': { expect: 'excludes' },
+  'GET /v1/audit': { expect: 'denied', query: (b) => `?org=${b.org}` },
+  'GET /v1/audit/verify': { expect: 'denied', query: (b) => `?org=${b.org}` },
+};
+
+const paramValue: Record<string, (b: Fixture) => string> = {
+  org: (b) => b.org,
+  user: (b) => b.userId,
+  app: (b) => b.app,
+  name: (b) => b.secret,
+  domain: (b) => b.domain,
+  volume: (b) => b.volume,
+  node: (b) => b.node,
+  id: (b) => b.tokenId,
+};
+
+describe.each(dialects)('tenant isolation on $name', ({ databaseUrl }) => {
+  const api = useApi(databaseUrl, { signup: 'open' });
+
+  async function signup(): Promise<{ token: string; userId: string; org: string; orgId: string }> {
+    const email = `${uniq('tenant')}@example.com`;
+    const res = await api.call('POST', '/v1/auth/signup', {
+      token: null,
+      body: { email, password: 'tenant password' },
+    });
+    const body = res.body as { user: { id: string }; tokens: { access_token: string } };
+    const token = body.tokens.access_token;
+    const orgs = (await api.call('GET', '/v1/orgs', { token })).body as {
+      items: { id: string; name: string }[];
+    };
+    return { token, userId: body.user.id, org: orgs.items[0]!.name, orgId: orgs.items[0]!.id };
+  }
+
+  async function fixtureOf(b: {
+    token: string;
+    userId: string;
+    org: string;
+    orgId: string;
+  }): Promise<Fixture> {
+    const app = uniq('b-app');
+    const domain = `${app}.example.com`;
+    const created = await api.call('POST', '/v1/apps', {
+      token: b.token,
+      body: { name: app, domain, env: { KEEP: 'me' } },
+    });
+    expect(created.status).toBe(201);
+    await api.call('PUT', `/v1/apps/${app}/secrets/B_SECRET`, { token: b.token, body: { value: 'b-only' } });
+    const volume = uniq('b-vol');
+    await api.call('POST', '/v1/volumes', { token: b.token, body: { name: volume, size: '1g', app } });
+    const tok = await api.call('POST', '/v1/tokens', { token: b.token, body: { name: 'b' } });
+    const node = newId('node');
+    await api.cp.controlPlane.store.db
+      .insertInto('nodes')
+      .values({
+        id: node,
+        org_id: b.orgId,
+        name: uniq('b-node'),
+        status: 'ready',
+        runtimes: '["runc"]',
+        zone: null,
+        memory_bytes: 1 << 30,
+        cpu_milli: 2000,
+        disk_bytes: 1 << 30,
+        last_heartbeat_at: null,
+        created_at: new Date().toISOString(),
+      })
+      .execute();
+    return {
+      org: b.org,
+      orgId: b.orgId,
+      userId: b.userId,
+      app,
+      appId: (created.body as { id: string }).id,
+      secret: 'B_SECRET',
+      domain,
+      volume,
+      node,
+      tokenId: (tok.body as { id: string }).id,
+    };
+  }
+
+  it('keeps every route of organization B out of reach of organization A', async () => {
+    const a = await signup();
+    const b = await signup();
+    const fx = await fixtureOf(b);
+    const bValues = [fx.orgId, fx.appId, fx.app, fx.volume, fx.node, fx.tokenId, fx.domain, b.userId];
+    const problems: string[] = [];
+    let attacked = 0;
+
+    for (const route of routeTable) {
+      if (route.access === 'public') continue;
+      const key = `${route.method} ${route.url}`;
+      const params = [...route.url.matchAll(/:([A-Za-z_]+)/g)].map((m) => m[1]!);
+      const fallback: Attack | undefined = params.length > 0 && !route.body ? { expect: 'denied' } : undefined;
+      const attack = attacks[key] ?? fallback;
+      if (!attack) {
+        problems.push(`${key}: no attack defined; add one to the isolation matrix`);
+        continue;
+      }
+      let path = route.url;
+      for (const p of params) {
+        const value = paramValue[p];
+        if (!value) {
+          problems.push(`${key}: no value of B for path parameter :${p}; add it to paramValue`);
+          continue;
+        }
+        path = path.replace(`:${p}`, encodeURIComponent(value(fx)));
+      }
+      if (attack.query) path += attack.query(fx);
+      const body = attack.expect === 'denied' && attack.body ? attack.body(fx) : undefined;
+      const res = await api.call(route.method, path, {
+        token: a.token,
+        ...(body === undefined ? {} : { body }),
+      });
+      attacked++;
+      if (attack.expect === 'excludes') {
+        const text = JSON.stringify(res.body);
+        if (res.status !== 200) problems.push(`${key}: expected 200 listing, got ${res.status}`);
+        for (const v of bValues) if (text.includes(v)) problems.push(`${key}: shows B's ${v}`);
+      } else {
+        const allowed = [...(route.method === 'GET' ? [404] : [404, 403]), ...(attack.also ?? [])];
+        if (!allowed.includes(res.status)) {
+          problems.push(
+            `${key} as ${path}: expected ${allowed.join('/')}, got ${res.status} ${JSON.stringify(res.body)}`,
+          );
+        }
+      }
+    }
+    expect(problems).toEqual([]);
+    expect(attacked).toBeGreaterThan(20);
+
+    // B's rows are untouched and B still sees them.
+    const app = await api.call('GET', `/v1/apps/${fx.app}`, { token: b.token });
+    expect(app.body).toMatchObject({ env: { KEEP: 'me' }, replicas: 1, domains: [fx.domain] });
+    const secrets = await api.call('GET', `/v1/apps/${fx.app}/secrets`, { token: b.token });
+    expect(secrets.body).toMatchObject({ items: [{ name: 'B_SECRET', version: 1 }] });
+    expect((await api.call('GET', `/v1/volumes/${fx.volume}`, { token: b.token })).status).toBe(200);
+    expect((await api.call('GET', `/v1/nodes/${fx.node}`, { token: b.token })).status).toBe(200);
+    const verify = await api.call('GET', '/v1/audit/verify', { token: b.token });
+    expect(verify.body).toMatchObject({ ok: true });
+  });
+});
