@@ -29,27 +29,30 @@ export interface ControlPlane {
 
 const MASTER_KEY_CHECK = 'master_key_check';
 
-/** Never logs credentials, passwords or secret values. */
-export function createLogger(level: string): Logger {
-  return pino({
-    level,
-    redact: {
-      paths: [
-        'req.headers.authorization',
-        'password',
-        '*.password',
-        'token',
-        '*.token',
-        'value',
-        '*.value',
-        'refresh_token',
-        '*.refresh_token',
-        'access_token',
-        '*.access_token',
-      ],
-      censor: '[redacted]',
+/** JSON logs to `fd` (stdout by default); never logs credentials, passwords or secret values. */
+export function createLogger(level: string, fd = 1): Logger {
+  return pino(
+    {
+      level,
+      redact: {
+        paths: [
+          'req.headers.authorization',
+          'password',
+          '*.password',
+          'token',
+          '*.token',
+          'value',
+          '*.value',
+          'refresh_token',
+          '*.refresh_token',
+          'access_token',
+          '*.access_token',
+        ],
+        censor: '[redacted]',
+      },
     },
-  });
+    pino.destination({ fd, sync: false }),
+  );
 }
 
 /** Wires everything (the only function that knows all the parts) and starts listening. */

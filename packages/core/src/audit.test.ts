@@ -53,7 +53,10 @@ describe('audit hash chain', () => {
   it('detects a deleted middle entry and a deleted last entry', () => {
     const c = chain(5);
     const head = headOf(c);
-    expect(verifyAuditChain([...c.slice(0, 2), ...c.slice(3)], head)).toMatchObject({ ok: false, first_bad_seq: 3 });
+    expect(verifyAuditChain([...c.slice(0, 2), ...c.slice(3)], head)).toMatchObject({
+      ok: false,
+      first_bad_seq: 3,
+    });
     const truncated = verifyAuditChain(c.slice(0, 4), head);
     expect(truncated.ok).toBe(false);
     expect(truncated.problem).toMatch(/head is entry 5/);

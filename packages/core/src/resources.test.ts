@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { bytesToMiB, cpuShares, formatCpu, formatMemory, parseCpu, parseDuration, parseMemory } from './resources.js';
+import {
+  bytesToMiB,
+  cpuShares,
+  formatCpu,
+  formatMemory,
+  parseCpu,
+  parseDuration,
+  parseMemory,
+} from './resources.js';
 import { PaasError } from './errors.js';
 
 function fieldOf(fn: () => unknown): string | undefined {

@@ -8,3 +8,4 @@ export type { PostgresServer, StartPostgresOptions } from './postgres.js';
 // A real control plane in-process, and a JSON request helper.
 export { startTestControlPlane, request } from './control-plane.js';
 export type { TestControlPlane, TestResponse } from './control-plane.js';
+export { runCli, startShellwegoProcess, type CliResult, type ShellwegoProcess } from './cli.js';

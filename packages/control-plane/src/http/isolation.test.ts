@@ -144,7 +144,8 @@ describe.each(dialects)('tenant isolation on $name', ({ databaseUrl }) => {
       if (route.access === 'public') continue;
       const key = `${route.method} ${route.url}`;
       const params = [...route.url.matchAll(/:([A-Za-z_]+)/g)].map((m) => m[1]!);
-      const fallback: Attack | undefined = params.length > 0 && !route.body ? { expect: 'denied' } : undefined;
+      const fallback: Attack | undefined =
+        params.length > 0 && !route.body ? { expect: 'denied' } : undefined;
       const attack = attacks[key] ?? fallback;
       if (!attack) {
         problems.push(`${key}: no attack defined; add one to the isolation matrix`);

@@ -1,0 +1,194 @@
+import { Transport, path } from './transport.js';
+import type { ClientOptions } from './transport.js';
+import type {
+  ApiToken,
+  ApiTokenCreate,
+  ApiTokenCreated,
+  App,
+  AppCreate,
+  AppListQuery,
+  AppPatch,
+  AuditListQuery,
+  AuditPage,
+  AuditVerification,
+  AuditVerifyQuery,
+  Domain,
+  Health,
+  Invitation,
+  InvitationCreate,
+  Items,
+  LoginRequest,
+  Me,
+  Member,
+  MemberAdd,
+  Node,
+  OpenApiDocument,
+  Org,
+  OrgCreate,
+  Page,
+  Role,
+  Secret,
+  SignupRequest,
+  SignupResponse,
+  TokenPair,
+  Volume,
+  VolumeCreate,
+} from './types.js';
+
+/**
+ * A typed client of the ShellWeGo API, one method per route (grouped as the routes are tagged).
+ * Path arguments take a name or an id; object arguments are the request body as documented.
+ * Every method returns the response body, or void for 204, and throws ApiError otherwise.
+ */
+export function createClient(options: ClientOptions) {
+  const t = new Transport(options);
+
+  return {
+    /** The credentials in use now (after any login or refresh). */
+    credentials: () => t.credentials(),
+
+    auth: {
+      /** Logs in; the client uses the new pair from now on (and hands it to onTokens). */
+      login: async (body: LoginRequest): Promise<TokenPair> => {
+        const pair = await t.send<TokenPair>({ method: 'POST', path: '/v1/auth/login', body, auth: false });
+        await t.adopt(pair);
+        return pair;
+      },
+      /** Rotates the configured refresh token, or `refreshToken` when given; adopts the new pair. */
+      refresh: async (refreshToken?: string): Promise<TokenPair> => {
+        const body = { refresh_token: refreshToken ?? t.credentials().refreshToken ?? '' };
+        const pair = await t.send<TokenPair>({ method: 'POST', path: '/v1/auth/refresh', body, auth: false });
+        await t.adopt(pair);
+        return pair;
+      },
+      /** Creates an account and adopts its tokens, as a login would. */
+      signup: async (body: SignupRequest): Promise<SignupResponse> => {
+        const res = await t.send<SignupResponse>({
+          method: 'POST',
+          path: '/v1/auth/signup',
+          body,
+          auth: false,
+        });
+        await t.adopt(res.tokens);
+        return res;
+      },
+    },
+
+    me: (): Promise<Me> => t.send({ method: 'GET', path: '/v1/me', auth: true }),
+
+    tokens: {
+      /** The `token` of the result is shown only this once. */
+      create: (body: ApiTokenCreate): Promise<ApiTokenCreated> =>
+        t.send({ method: 'POST', path: '/v1/tokens', body, auth: true }),
+      list: (): Promise<Items<ApiToken>> => t.send({ method: 'GET', path: '/v1/tokens', auth: true }),
+      revoke: (id: string): Promise<void> =>
+        t.send({ method: 'DELETE', path: path`/v1/tokens/${id}`, auth: true }),
+    },
+
+    orgs: {
+      create: (body: OrgCreate): Promise<Org> =>
+        t.send({ method: 'POST', path: '/v1/orgs', body, auth: true }),
+      list: (): Promise<Items<Org>> => t.send({ method: 'GET', path: '/v1/orgs', auth: true }),
+      get: (org: string): Promise<Org> => t.send({ method: 'GET', path: path`/v1/orgs/${org}`, auth: true }),
+      members: (org: string): Promise<Items<Member>> =>
+        t.send({ method: 'GET', path: path`/v1/orgs/${org}/members`, auth: true }),
+      addMember: (org: string, body: MemberAdd): Promise<Member> =>
+        t.send({ method: 'POST', path: path`/v1/orgs/${org}/members`, body, auth: true }),
+      setRole: (org: string, userId: string, role: Role): Promise<Member> =>
+        t.send({
+          method: 'PATCH',
+          path: path`/v1/orgs/${org}/members/${userId}`,
+          body: { role },
+          auth: true,
+        }),
+      removeMember: (org: string, userId: string): Promise<void> =>
+        t.send({ method: 'DELETE', path: path`/v1/orgs/${org}/members/${userId}`, auth: true }),
+    },
+
+    invitations: {
+      /** The `token` of the result lets the invitee sign up; it is shown only this once. */
+      create: (body: InvitationCreate): Promise<Invitation> =>
+        t.send({ method: 'POST', path: '/v1/invitations', body, auth: true }),
+    },
+
+    apps: {
+      create: (body: AppCreate): Promise<App> =>
+        t.send({ method: 'POST', path: '/v1/apps', body, auth: true }),
+      /** One page; see allPages() for every app. */
+      list: (query: AppListQuery = {}): Promise<Page<App>> =>
+        t.send({ method: 'GET', path: '/v1/apps', query: { ...query }, auth: true }),
+      get: (app: string): Promise<App> => t.send({ method: 'GET', path: path`/v1/apps/${app}`, auth: true }),
+      update: (app: string, body: AppPatch): Promise<App> =>
+        t.send({ method: 'PATCH', path: path`/v1/apps/${app}`, body, auth: true }),
+      delete: (app: string): Promise<void> =>
+        t.send({ method: 'DELETE', path: path`/v1/apps/${app}`, auth: true }),
+    },
+
+    secrets: {
+      /** Sets (or replaces) one secret; the value is write-only. */
+      set: (app: string, name: string, value: string): Promise<Secret> =>
+        t.send({ method: 'PUT', path: path`/v1/apps/${app}/secrets/${name}`, body: { value }, auth: true }),
+      /** Names and versions, never values. */
+      list: (app: string): Promise<Items<Secret>> =>
+        t.send({ method: 'GET', path: path`/v1/apps/${app}/secrets`, auth: true }),
+      unset: (app: string, name: string): Promise<void> =>
+        t.send({ method: 'DELETE', path: path`/v1/apps/${app}/secrets/${name}`, auth: true }),
+    },
+
+    domains: {
+      add: (app: string, hostname: string): Promise<Domain> =>
+        t.send({ method: 'POST', path: path`/v1/apps/${app}/domains`, body: { hostname }, auth: true }),
+      list: (app: string): Promise<Items<Domain>> =>
+        t.send({ method: 'GET', path: path`/v1/apps/${app}/domains`, auth: true }),
+      /** `domain` is the hostname or the id. */
+      remove: (app: string, domain: string): Promise<void> =>
+        t.send({ method: 'DELETE', path: path`/v1/apps/${app}/domains/${domain}`, auth: true }),
+    },
+
+    volumes: {
+      create: (body: VolumeCreate): Promise<Volume> =>
+        t.send({ method: 'POST', path: '/v1/volumes', body, auth: true }),
+      list: (): Promise<Items<Volume>> => t.send({ method: 'GET', path: '/v1/volumes', auth: true }),
+      get: (volume: string): Promise<Volume> =>
+        t.send({ method: 'GET', path: path`/v1/volumes/${volume}`, auth: true }),
+      delete: (volume: string): Promise<void> =>
+        t.send({ method: 'DELETE', path: path`/v1/volumes/${volume}`, auth: true }),
+    },
+
+    nodes: {
+      list: (): Promise<Items<Node>> => t.send({ method: 'GET', path: '/v1/nodes', auth: true }),
+      get: (node: string): Promise<Node> =>
+        t.send({ method: 'GET', path: path`/v1/nodes/${node}`, auth: true }),
+    },
+
+    audit: {
+      /** One page of entries with the chain head; check it with verifyAuditChain (@shellwego/core/audit). */
+      list: (query: AuditListQuery = {}): Promise<AuditPage> =>
+        t.send({ method: 'GET', path: '/v1/audit', query: { ...query }, auth: true }),
+      /** The server's own check; a client that must not trust the server verifies the entries itself. */
+      verify: (query: AuditVerifyQuery = {}): Promise<AuditVerification> =>
+        t.send({ method: 'GET', path: '/v1/audit/verify', query: { ...query }, auth: true }),
+    },
+
+    health: (): Promise<Health> => t.send({ method: 'GET', path: '/v1/health', auth: false }),
+    openapi: (): Promise<OpenApiDocument> => t.send({ method: 'GET', path: '/v1/openapi.json', auth: false }),
+  };
+}
+
+export type ApiClient = ReturnType<typeof createClient>;
+
+/** Follows `next_cursor` until the last page and returns every item. */
+export async function allPages<T>(
+  fetchPage: (cursor: string | undefined) => Promise<{ items: T[]; next_cursor: string | null }>,
+): Promise<T[]> {
+  const items: T[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await fetchPage(cursor);
+    items.push(...page.items);
+    // A server that hands back the cursor it was given would otherwise keep us here forever.
+    if (page.next_cursor !== null && page.next_cursor === cursor) break;
+    cursor = page.next_cursor ?? undefined;
+  } while (cursor !== undefined);
+  return items;
+}

@@ -1,0 +1,29 @@
+#!/usr/bin/env node
+import { homedir } from 'node:os';
+import { describeError } from './errors.js';
+import type { Io } from './io.js';
+import { run } from './program.js';
+
+// The only place that reads the process's environment and streams (STYLE.md §7).
+const io: Io = {
+  env: process.env,
+  stdin: process.stdin,
+  stdout: process.stdout,
+  stderr: process.stderr,
+  home: process.env.HOME || homedir(),
+  isRoot: process.getuid?.() === 0,
+};
+
+// Last resort: a bug that escapes run() still prints one line, never a stack (unless SHELLWEGO_DEBUG).
+const crash = (e: unknown): void => {
+  process.stderr.write(`${describeError(e, Boolean(process.env.SHELLWEGO_DEBUG)).line}\n`);
+  process.exit(1);
+};
+process.on('uncaughtException', crash);
+process.on('unhandledRejection', crash);
+
+const code = await run(process.argv.slice(2), io);
+process.exitCode = code;
+// Leave when the work is done even if an idle keep-alive socket or timer lingers; unref'd, so a clean
+// exit does not wait for it.
+setTimeout(() => process.exit(code), 2000).unref();
