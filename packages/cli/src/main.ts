@@ -1,4 +1,7 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S MALLOC_MMAP_THRESHOLD_=131072 node
+// The shebang caps glibc's mmap threshold: without it, each worker thread that hashes a password
+// (scrypt, 16 MiB) keeps that memory in its malloc arena for good, and a server grows by about
+// 16 MiB per libuv thread after a few logins. Large allocations are then mmapped and returned.
 import { homedir } from 'node:os';
 import { describeError } from './errors.js';
 import type { Io } from './io.js';

@@ -12,8 +12,8 @@ import { makeTempDir, removeDir } from './temp.js';
 
 // src/cli.ts and dist/cli.js both sit three levels below the repository root.
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-/** The built `shellwego` binary; `npx tsc -b` (or `npm test`, which builds first) makes it. */
-export const CLI_ENTRY = join(REPO_ROOT, 'packages', 'cli', 'dist', 'main.js');
+/** The shipped `shellwego` bundle; `npm run build` (which `npm test` runs first) makes it. */
+export const CLI_ENTRY = join(REPO_ROOT, 'packages', 'cli', 'dist', 'shellwego.mjs');
 
 export interface RunCliOptions {
   /** Added to a clean environment (PATH, LANG, HOME and XDG_CONFIG_HOME in a temp dir). An empty value unsets. */
