@@ -15,7 +15,7 @@ import type { Actor, Db, Deps } from './context.js';
 import { inTransaction, isoNow } from './context.js';
 import type { AppsTable } from '../store/schema.js';
 import { appendAudit, audited } from './audit.js';
-import { authorize, visibleOrgIds } from './authz.js';
+import { authorize, can, visibleOrgIds } from './authz.js';
 import { resolveOrg } from './orgs-lookup.js';
 import { isUniqueViolation } from '../store/db.js';
 
@@ -163,7 +163,9 @@ export class AppService {
     actor: Actor,
     page: PageQuery & { org?: string | undefined },
   ): Promise<{ items: App[]; next_cursor: string | null }> {
-    let orgs = visibleOrgIds(actor).filter((o) => this.canRead(actor, o));
+    // A token scoped to single apps (apps:read:app_…) lists nothing: filtering per row would cost a
+    // query per app. It still reads those apps one by one.
+    let orgs = visibleOrgIds(actor).filter((o) => can(actor, o, 'apps', 'read', '*'));
     if (page.org !== undefined) {
       const org = await resolveOrg(this.deps.store.db, actor, page.org);
       orgs = orgs.filter((o) => o === org.id);
@@ -182,17 +184,6 @@ export class AppService {
       items: pageRows.map((r) => this.present(r, domains.get(r.id) ?? [])),
       next_cursor: rows.length > limit ? (pageRows.at(-1)?.id ?? null) : null,
     };
-  }
-
-  private canRead(actor: Actor, orgId: string): boolean {
-    try {
-      authorize(actor, orgId, 'apps', 'read', '*');
-      return true;
-    } catch {
-      // A token scoped to single apps still lists those apps; filtered below per row would cost a
-      // query per app, so such tokens see the list only with apps:read:*.
-      return false;
-    }
   }
 
   async get(actor: Actor, key: string): Promise<App> {

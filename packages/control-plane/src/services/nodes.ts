@@ -1,7 +1,7 @@
 import { PaasError } from '@shellwego/core';
 import type { Node } from '@shellwego/core';
 import type { Actor, Deps } from './context.js';
-import { authorize, visibleOrgIds } from './authz.js';
+import { authorize, can, visibleOrgIds } from './authz.js';
 import type { NodesTable } from '../store/schema.js';
 
 function present(r: NodesTable): Node {
@@ -26,14 +26,7 @@ export class NodeService {
   constructor(private readonly deps: Deps) {}
 
   async list(actor: Actor): Promise<Node[]> {
-    const orgs = visibleOrgIds(actor).filter((o) => {
-      try {
-        authorize(actor, o, 'nodes', 'read', '*');
-        return true;
-      } catch {
-        return false;
-      }
-    });
+    const orgs = visibleOrgIds(actor).filter((o) => can(actor, o, 'nodes', 'read', '*'));
     if (orgs.length === 0) return [];
     const rows = await this.deps.store.db
       .selectFrom('nodes')

@@ -3,7 +3,7 @@ import type { Volume } from '@shellwego/core';
 import type { Actor, Deps } from './context.js';
 import { inTransaction, isoNow } from './context.js';
 import { appendAudit, audited } from './audit.js';
-import { authorize, visibleOrgIds } from './authz.js';
+import { authorize, can, visibleOrgIds } from './authz.js';
 import { findApp } from './apps.js';
 import { resolveOrg } from './orgs-lookup.js';
 import { isUniqueViolation } from '../store/db.js';
@@ -95,16 +95,7 @@ export class VolumeService {
       .where('org_id', 'in', orgs)
       .orderBy('id')
       .execute();
-    return rows.filter((r) => this.canRead(actor, r)).map(present);
-  }
-
-  private canRead(actor: Actor, r: VolumesTable): boolean {
-    try {
-      authorize(actor, r.org_id, 'volumes', 'read', r.id);
-      return true;
-    } catch {
-      return false;
-    }
+    return rows.filter((r) => can(actor, r.org_id, 'volumes', 'read', r.id)).map(present);
   }
 
   private async find(actor: Actor, key: string): Promise<VolumesTable> {

@@ -1,0 +1,2 @@
+// The registry library: OCI distribution client, content-addressed store, layer unpacking, import.
+export {};
