@@ -102,6 +102,11 @@ export async function buildHttpServer(
   // The API speaks JSON only; anything else is 415 rather than a string the schemas then refuse.
   app.removeContentTypeParser('text/plain');
 
+  // Every answer names its request id, so a user can quote it and an operator find it in the logs.
+  app.addHook('onSend', async (req, reply) => {
+    void reply.header('x-request-id', req.id);
+  });
+
   const metrics = createHttpMetrics();
   app.addHook('onResponse', async (req, reply) => {
     metrics.observe(
