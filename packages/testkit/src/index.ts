@@ -4,6 +4,7 @@ export { makeTempDir, removeDir } from './temp.js';
 export { onExitCleanup } from './exit-cleanup.js';
 export { startPostgres } from './postgres.js';
 export type { PostgresServer, StartPostgresOptions } from './postgres.js';
+export { startRegistry, type RegistryServer, type StartRegistryOptions } from './registry.js';
 
 // A real control plane in-process, and a JSON request helper.
 export { startTestControlPlane, request } from './control-plane.js';

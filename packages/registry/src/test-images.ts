@@ -1,0 +1,120 @@
+// Test-only (excluded from the build by its name): builds OCI images in memory for tests to push and pull.
+import { createHash } from 'node:crypto';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { create } from 'tar';
+import { makeTempDir, removeDir } from '@shellwego/testkit';
+import type { Platform } from './client/config.js';
+import { MediaTypes } from './client/manifest.js';
+import type { Descriptor } from './client/manifest.js';
+import type { PushBlob, PushImageInput, PushManifest } from './push/push.js';
+
+export interface TestLayerSpec {
+  /** path → content; paths are relative to the image root. */
+  files: Record<string, string | Uint8Array>;
+}
+
+export interface TestImage {
+  layers: (Descriptor & { bytes: Buffer; diffId: string })[];
+  config: Record<string, unknown>;
+  configBlob: PushBlob;
+  manifest: PushManifest;
+  manifestDigest: string;
+  /** Everything pushImage needs. */
+  push: PushImageInput;
+}
+
+export function sha256(bytes: Uint8Array): string {
+  return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+}
+
+/** A gzip tar layer, deterministic (fixed mtime, portable headers) so equal files make equal digests. */
+export async function buildLayer(
+  spec: TestLayerSpec,
+): Promise<{ bytes: Buffer; digest: string; diffId: string }> {
+  const dir = await makeTempDir('test-layer-');
+  try {
+    const paths = Object.keys(spec.files).sort();
+    for (const path of paths) {
+      const target = join(dir, path);
+      await mkdir(dirname(target), { recursive: true });
+      await writeFile(target, spec.files[path] ?? '');
+    }
+    const chunks: Buffer[] = [];
+    const stream = create({ cwd: dir, gzip: true, portable: true, mtime: new Date(0) }, paths);
+    for await (const chunk of stream as AsyncIterable<Buffer>) chunks.push(chunk);
+    const bytes = Buffer.concat(chunks);
+    return { bytes, digest: sha256(bytes), diffId: sha256(gunzipSync(bytes)) };
+  } finally {
+    await removeDir(dir);
+  }
+}
+
+export async function buildTestImage(options: {
+  layers: TestLayerSpec[];
+  config?: Record<string, unknown>;
+  platform?: Platform;
+}): Promise<TestImage> {
+  const platform = options.platform ?? { os: 'linux', architecture: 'amd64' };
+  const layers = [];
+  for (const spec of options.layers) {
+    const layer = await buildLayer(spec);
+    layers.push({
+      mediaType: MediaTypes.ociLayerGzip,
+      digest: layer.digest,
+      size: layer.bytes.byteLength,
+      bytes: layer.bytes,
+      diffId: layer.diffId,
+    });
+  }
+  const config = {
+    architecture: platform.architecture,
+    os: platform.os,
+    ...(platform.variant === undefined ? {} : { variant: platform.variant }),
+    config: options.config ?? { Cmd: ['/bin/sh'] },
+    rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffId) },
+  };
+  const configBytes = Buffer.from(JSON.stringify(config));
+  const configBlob = { digest: sha256(configBytes), bytes: configBytes };
+  const manifestBody = {
+    schemaVersion: 2,
+    mediaType: MediaTypes.ociManifest,
+    config: { mediaType: MediaTypes.ociConfig, digest: configBlob.digest, size: configBytes.byteLength },
+    layers: layers.map(({ mediaType, digest, size }) => ({ mediaType, digest, size })),
+  };
+  const manifest = { mediaType: MediaTypes.ociManifest, bytes: Buffer.from(JSON.stringify(manifestBody)) };
+  return {
+    layers,
+    config,
+    configBlob,
+    manifest,
+    manifestDigest: sha256(manifest.bytes),
+    push: { blobs: [configBlob, ...layers.map((l) => ({ digest: l.digest, bytes: l.bytes }))], manifest },
+  };
+}
+
+/** An OCI index over `images`, each entry carrying its platform (unknown/unknown makes an attestation-like entry). */
+export function buildTestIndex(
+  images: { image: TestImage; platform: Platform }[],
+): PushImageInput & { digest: string } {
+  const body = {
+    schemaVersion: 2,
+    mediaType: MediaTypes.ociIndex,
+    manifests: [
+      ...images.map(({ image, platform }) => ({
+        mediaType: MediaTypes.ociManifest,
+        digest: image.manifestDigest,
+        size: image.manifest.bytes.byteLength,
+        platform,
+      })),
+    ],
+  };
+  const bytes = Buffer.from(JSON.stringify(body));
+  return {
+    blobs: images.flatMap(({ image }) => image.push.blobs),
+    children: images.map(({ image }) => image.manifest),
+    manifest: { mediaType: MediaTypes.ociIndex, bytes },
+    digest: sha256(bytes),
+  };
+}
