@@ -50,6 +50,11 @@ export interface UnpackContext {
   dirMeta: Map<string, Meta>;
   /** Entries not created (device nodes when not root, unsupported types), for the caller to log. */
   skipped: string[];
+  /** Resolved directories (safe-path.ts); cleared whenever anything is removed or a symlink made. */
+  dirCache: Map<string, string>;
+  /** Files are created owned by us: chown only entries owned by someone else. */
+  ownUid: number;
+  ownGid: number;
 }
 
 const WHITEOUT_PREFIX = '.wh.';
@@ -134,6 +139,7 @@ async function applyWhiteout(
 ): Promise<void> {
   const name = entry.path;
   entry.resume();
+  ctx.dirCache.clear();
   const dir = await resolveDirInRoot(ctx.root, parts.slice(0, -1), {
     create: false,
     absolute: 'refuse',
@@ -154,7 +160,9 @@ async function applyWhiteout(
 }
 
 async function applyMeta(path: string, meta: Meta, ctx: UnpackContext, isSymlink: boolean): Promise<void> {
-  if (ctx.preserveOwnership) await lchown(path, meta.uid, meta.gid);
+  if (ctx.preserveOwnership && (meta.uid !== ctx.ownUid || meta.gid !== ctx.ownGid)) {
+    await lchown(path, meta.uid, meta.gid);
+  }
   // After chown, which clears setuid/setgid bits.
   if (!isSymlink) await chmod(path, meta.mode);
   await lutimes(path, meta.mtime, meta.mtime);
@@ -191,6 +199,7 @@ async function applyEntry(entry: ReadEntry, ctx: UnpackContext, written: Set<str
     absolute: 'refuse',
     entry: name,
     onCreate: (abs) => written.add(abs),
+    cache: ctx.dirCache,
   });
   if (parent === undefined) throw new Error('unreachable: resolveDirInRoot with create returned nothing');
   const dest = join(parent, base);
@@ -198,6 +207,7 @@ async function applyEntry(entry: ReadEntry, ctx: UnpackContext, written: Set<str
   written.add(dest);
   const replace = async (): Promise<void> => {
     if (existing === undefined) return;
+    ctx.dirCache.clear();
     if (existing.isDirectory()) await rm(dest, { recursive: true, force: true });
     else await unlink(dest);
   };
@@ -223,6 +233,7 @@ async function applyEntry(entry: ReadEntry, ctx: UnpackContext, written: Set<str
     case 'SymbolicLink': {
       entry.resume();
       await replace();
+      ctx.dirCache.clear();
       // Any target is fine to store: the guard is that nothing is ever written through it.
       await symlink(entry.linkpath ?? '', dest);
       await applyMeta(dest, metaOf(entry, 0o777), ctx, true);

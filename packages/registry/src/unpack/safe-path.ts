@@ -33,6 +33,12 @@ export interface ResolveOptions {
   /** The entry being applied, for error messages. */
   entry: string;
   onCreate?: (abs: string) => void;
+  /**
+   * Directories already resolved in this unpack, by their path as the archive names them. Whoever
+   * removes, replaces or symlinks anything in the tree must clear it (apply-layer.ts does); until
+   * then a resolved directory stays a real directory inside the root, so the lstat walk is skipped.
+   */
+  cache?: Map<string, string>;
 }
 
 /**
@@ -42,6 +48,19 @@ export interface ResolveOptions {
  * entry or layer (`evil -> /etc`, then `evil/passwd`).
  */
 export async function resolveDirInRoot(
+  root: string,
+  parts: readonly string[],
+  opts: ResolveOptions,
+): Promise<string | undefined> {
+  const key = parts.join('/');
+  const cached = opts.cache?.get(key);
+  if (cached !== undefined) return cached;
+  const resolvedPath = await walk(root, parts, opts);
+  if (resolvedPath !== undefined) opts.cache?.set(key, resolvedPath);
+  return resolvedPath;
+}
+
+async function walk(
   root: string,
   parts: readonly string[],
   opts: ResolveOptions,

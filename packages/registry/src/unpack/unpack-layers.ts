@@ -66,6 +66,9 @@ export async function unpackLayers(
     preserveOwnership: opts.preserveOwnership ?? process.getuid?.() === 0,
     dirMeta: new Map(),
     skipped: [],
+    dirCache: new Map(),
+    ownUid: process.getuid?.() ?? -1,
+    ownGid: process.getgid?.() ?? -1,
   };
   try {
     for (const [i, layer] of layers.entries()) await applyLayer(layer, diffIds?.[i], ctx);
