@@ -39,3 +39,22 @@ export { DirBlobSink } from './import/store-port.js';
 export type { BlobSink } from './import/store-port.js';
 export { resolveProcess, resolveUser, DEFAULT_PATH } from './image-config.js';
 export type { ImageConfig, AppOverrides, ProcessSpec, ProcessUser, ResolvedUser } from './image-config.js';
+
+// the node's image store and the operator's registry settings
+export { ImageStore } from './images.js';
+export type {
+  ImageStoreOptions,
+  ImagePullOptions,
+  StoredImage,
+  PulledImage,
+  ImageSummary,
+  PruneOptions,
+  PruneResult,
+} from './images.js';
+export {
+  loadRegistryConfig,
+  parseRegistryConfig,
+  registryConfigSchema,
+  RegistryConfigError,
+  REGISTRY_CONFIG_FILE,
+} from './registry-config.js';

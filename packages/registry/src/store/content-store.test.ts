@@ -1,5 +1,6 @@
 import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { makeTempDir, removeDir } from '@shellwego/testkit';
 import { sha256 } from '../test-images.js';
@@ -80,5 +81,21 @@ describe('ContentStore', () => {
       code: 'DIGEST_MISMATCH',
     });
     expect(await readdir(join(dir, 'blobs', 'sha256'))).toEqual([]);
+  });
+});
+
+describe('writeBlobStream', () => {
+  it('stores a streamed blob, and leaves nothing behind when the bytes do not match the digest', async () => {
+    const bytes = Buffer.from('streamed layer bytes');
+    const digest = sha256(bytes);
+    await store.writeBlobStream(digest, Readable.from([bytes.subarray(0, 5), bytes.subarray(5)]));
+    expect(await store.readBlob(digest)).toEqual(bytes);
+
+    const wrong = sha256(Buffer.from('something else'));
+    await expect(store.writeBlobStream(wrong, Readable.from([bytes]))).rejects.toMatchObject({
+      code: 'DIGEST_MISMATCH',
+    });
+    expect(await store.has(wrong)).toBe(false);
+    expect(await readdir(join(dir, 'blobs', 'sha256'))).toEqual([digest.slice(7)]);
   });
 });

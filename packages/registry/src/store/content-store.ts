@@ -1,5 +1,6 @@
 import { mkdir, readFile, readdir, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { Readable } from 'node:stream';
 import { algorithmOf, digestMismatch, hasherFor, hexOf, isDigest, verifyDigest } from '../client/digest.js';
 import { RegistryError } from '../client/errors.js';
 import type { ImageIndex, ImageManifest } from '../client/manifest.js';
@@ -94,6 +95,28 @@ export class ContentStore {
     await writeAtomically(this.blobPath(digest), async (file) => {
       await file.writeFile(bytes);
     });
+  }
+
+  /**
+   * Stores a blob from a stream (imports of big layers), hashed while written: on a mismatch or a broken stream
+   * the temp file is removed and nothing appears under the blob's name. The stream is always consumed or destroyed.
+   */
+  async writeBlobStream(digest: string, data: Readable): Promise<void> {
+    try {
+      if (await this.has(digest)) return;
+      await writeAtomically(this.blobPath(digest), async (file) => {
+        const hash = hasherFor(digest);
+        for await (const chunk of data as AsyncIterable<Uint8Array>) {
+          hash.update(chunk);
+          await file.write(chunk);
+        }
+        const actual = `${algorithmOf(digest)}:${hash.digest('hex')}`;
+        if (actual !== digest) throw digestMismatch(`Blob ${digest}`, digest, actual);
+      });
+    } finally {
+      // Early return or failure: close the caller's file descriptor now rather than at its garbage collection.
+      data.destroy();
+    }
   }
 
   /**
