@@ -20,6 +20,7 @@ import { ImageError, isImageError } from './image-error.js';
 import { openLayer } from './layer-stream.js';
 import { entryParts, resolveDirInRoot } from './safe-path.js';
 import { tarEntries } from './tar-entries.js';
+import { WritePool, writeSmallFile } from './file-writer.js';
 
 const run = promisify(execFile);
 
@@ -88,11 +89,17 @@ export async function applyLayer(
   // Paths (real, absolute) this layer has put in place: whiteouts and opaque markers only remove
   // what lower layers left, whatever the order of entries in this tar.
   const written = new Set<string>();
+  const pool = new WritePool();
   try {
     for await (const entry of tarEntries(opened.tar)) {
-      await applyEntry(entry, ctx, written);
+      if (!(await tryPooledFile(entry, ctx, written, pool))) {
+        await pool.drain();
+        await applyEntry(entry, ctx, written);
+      }
     }
+    await pool.drain();
   } catch (e) {
+    await pool.drain().catch(() => undefined);
     for (const s of opened.streams) s.destroy();
     if (isImageError(e)) throw e;
     throw new ImageError(
@@ -117,6 +124,42 @@ export async function applyLayer(
       );
     }
   }
+}
+
+const POOLED_FILE_MAX = 1 << 20;
+
+/**
+ * The fast path for the common entry: a small regular file at a path that does not exist yet. Its
+ * data is read into memory (so the tar stream moves on) and written by the pool. Anything else
+ * returns false without touching the entry, for applyEntry to handle in order after a drain.
+ */
+async function tryPooledFile(
+  entry: ReadEntry,
+  ctx: UnpackContext,
+  written: Set<string>,
+  pool: WritePool,
+): Promise<boolean> {
+  if (entry.type !== 'File' && entry.type !== 'OldFile' && entry.type !== 'ContiguousFile') return false;
+  if ((entry.size ?? 0) > POOLED_FILE_MAX) return false;
+  const parts = entryParts(entry.path);
+  const base = parts.at(-1);
+  if (base === undefined || base.startsWith(WHITEOUT_PREFIX)) return false;
+  const parent = await resolveDirInRoot(ctx.root, parts.slice(0, -1), {
+    create: true,
+    absolute: 'refuse',
+    entry: entry.path,
+    onCreate: (abs) => written.add(abs),
+    cache: ctx.dirCache,
+  });
+  if (parent === undefined) return false;
+  const dest = join(parent, base);
+  if (pool.has(dest) || (await lstatOrUndefined(dest)) !== undefined) return false;
+  const chunks: Buffer[] = [];
+  for await (const chunk of entry) chunks.push(chunk);
+  written.add(dest);
+  const meta = metaOf(entry, 0o644);
+  await pool.add(dest, () => writeSmallFile(dest, Buffer.concat(chunks), meta, ctx));
+  return true;
 }
 
 /** Removes `path` unless this layer wrote it; in a directory this layer wrote, looks deeper. */

@@ -73,7 +73,11 @@ export async function openLayer(path: string, mediaType: string, digest: string)
   const compressed = new DigestTap();
   const tar = new DigestTap();
   const decoder =
-    compression === 'gzip' ? createGunzip() : compression === 'zstd' ? new ZstdDecompressStream() : undefined;
+    compression === 'gzip'
+      ? createGunzip({ chunkSize: 1 << 18 })
+      : compression === 'zstd'
+        ? new ZstdDecompressStream()
+        : undefined;
   const chain: Transform[] = decoder ? [compressed, decoder, tar] : [compressed, tar];
   // Forward any error down to `tar`, the one stream the tar reader listens to.
   let prev: Readable = file;
