@@ -93,13 +93,23 @@ export class ImageStore {
 
   /** Pulls (only the blobs not stored yet) and unpacks once per manifest digest. */
   async pull(reference: string, options: ImagePullOptions = {}): Promise<PulledImage> {
+    const previous = await this.content.resolveRef(canonical(reference));
     const result = await pull(reference, {
       store: this.content,
       client: this.#client,
       ...(options.signal === undefined ? {} : { signal: options.signal }),
       ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
     });
-    const image = await this.#unpack(result.manifestDigest);
+    let image: StoredImage;
+    try {
+      image = await this.#unpack(result.manifestDigest);
+    } catch (e) {
+      // An image that cannot be unpacked (an unsafe or corrupt layer) must not take the name: put back
+      // what it pointed to before. Its blobs are unreferenced now and go at the next prune.
+      if (previous === undefined) await this.content.remove(result.reference);
+      else await this.content.setRef(result.reference, previous);
+      throw e;
+    }
     return { ...image, reference: result.reference, downloadedBytes: result.downloadedBytes };
   }
 

@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { create } from 'tar';
 import { makeTempDir, removeDir } from '@shellwego/testkit';
 import type { Platform } from './client/config.js';
@@ -10,10 +10,15 @@ import { MediaTypes } from './client/manifest.js';
 import type { Descriptor } from './client/manifest.js';
 import type { PushBlob, PushImageInput, PushManifest } from './push/push.js';
 
-export interface TestLayerSpec {
-  /** path → content; paths are relative to the image root. */
-  files: Record<string, string | Uint8Array>;
-}
+export type TestLayerSpec =
+  | {
+      /** path → content; paths are relative to the image root. */
+      files: Record<string, string | Uint8Array>;
+    }
+  | {
+      /** An uncompressed tar as it is, e.g. with entries node-tar refuses to write (unpack/test-tar.ts). */
+      rawTar: Buffer;
+    };
 
 export interface TestImage {
   layers: (Descriptor & { bytes: Buffer; diffId: string })[];
@@ -33,6 +38,10 @@ export function sha256(bytes: Uint8Array): string {
 export async function buildLayer(
   spec: TestLayerSpec,
 ): Promise<{ bytes: Buffer; digest: string; diffId: string }> {
+  if ('rawTar' in spec) {
+    const bytes = gzipSync(spec.rawTar);
+    return { bytes, digest: sha256(bytes), diffId: sha256(spec.rawTar) };
+  }
   const dir = await makeTempDir('test-layer-');
   try {
     const paths = Object.keys(spec.files).sort();
