@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import type { ImageStore, LayerProgress } from '@shellwego/registry';
 import { defaultDataDir } from '../data-dir.js';
 import type { Io } from '../io.js';
-import { out } from '../io.js';
+import { note, out } from '../io.js';
 import { printJson, printTable, when } from '../output.js';
 import { parseInteger } from '../parse.js';
 
@@ -141,6 +141,12 @@ async function pruneImages(io: Io, flags: DataDirFlags & { grace: string }): Pro
     `pruned ${result.removedBlobs} blobs and ${result.removedRootfs} unpacked images, ` +
       `${formatBytes(result.bytesFreed)} freed`,
   );
+  // Say why a prune right after `rm` may free nothing: the grace protects pulls in other processes.
+  if (graceMs > 0)
+    note(
+      io,
+      `content younger than ${flags.grace} s was kept (another process may be pulling it); --grace 0 includes it`,
+    );
 }
 
 export function registerImages(program: Command, io: Io): void {
