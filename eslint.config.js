@@ -10,7 +10,11 @@ export default tseslint.config(
     languageOptions: {
       parserOptions: {
         // Package tsconfigs build src; tsconfig.tests.json covers the tests they exclude.
-        project: ['./packages/*/tsconfig.json', './tsconfig.tests.json'],
+        project: [
+          './packages/*/tsconfig.json',
+          './packages/drivers/*/tsconfig.json',
+          './tsconfig.tests.json',
+        ],
         tsconfigRootDir: import.meta.dirname,
       },
     },
@@ -28,8 +32,14 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', { patterns: ['**/http/**', 'fastify'] }] },
   },
   {
-    files: ['packages/*/src/**/*.ts'],
-    ignores: ['packages/*/src/**/*.test.ts', 'packages/*/src/**/test-*.ts', 'packages/testkit/src/**'],
+    files: ['packages/*/src/**/*.ts', 'packages/drivers/*/src/**/*.ts'],
+    ignores: [
+      'packages/*/src/**/*.test.ts',
+      'packages/*/src/**/test-*.ts',
+      'packages/drivers/*/src/**/*.test.ts',
+      'packages/drivers/*/src/**/test-*.ts',
+      'packages/testkit/src/**',
+    ],
     rules: { 'no-restricted-imports': ['error', { patterns: ['vitest', '@shellwego/testkit'] }] },
   },
   {
