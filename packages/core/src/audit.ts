@@ -1,4 +1,7 @@
 import { createHash } from 'node:crypto';
+import { canonicalJson } from './canonical-json.js';
+
+export { canonicalJson };
 
 /**
  * The audit log's hash chain. Each entry's hash covers its content and the previous entry's hash;
@@ -18,17 +21,6 @@ export interface ChainedEntry {
   at: string;
   prev_hash: string;
   hash: string;
-}
-
-/** JSON with object keys sorted at every depth, so the same content always hashes the same. */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  const obj = value as Record<string, unknown>;
-  const keys = Object.keys(obj)
-    .filter((k) => obj[k] !== undefined)
-    .sort();
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(obj[k])}`).join(',')}}`;
 }
 
 export function auditHash(entry: Omit<ChainedEntry, 'hash'>): string {

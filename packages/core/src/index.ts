@@ -17,8 +17,14 @@ export {
   resourceLimits,
 } from './resources.js';
 
+// Canonical JSON: equal content, equal text (spec comparison, hashing).
+export { canonicalJson } from './canonical-json.js';
+
 // Ids.
 export { newId, isId, idPrefixes } from './ids.js';
+
+// A deterministic MAC per instance, for the agent's network.
+export { macForInstance } from './mac.js';
 
 // RBAC scopes and roles.
 export { roles, scopesOfRole, scopeCovers, hasScope, isValidScope, roleAtLeast } from './scopes.js';
