@@ -1,1 +1,18 @@
-export {};
+// The runtime driver contract (STYLE.md §4): every driver implements RuntimeDriver and passes testkit's conformance suite.
+export { instanceSpecSchema, processSpecSchema, instanceResourcesSchema } from './spec.js';
+export type { InstanceSpec, ProcessSpec, InstanceResources } from './spec.js';
+export { DriverError, isDriverError, driverErrorCodes } from './errors.js';
+export type { DriverErrorCode } from './errors.js';
+export type {
+  RuntimeDriver,
+  DriverCapabilities,
+  DriverFingerprint,
+  InstanceHandle,
+  InstanceState,
+  InstanceStatus,
+  InstanceStats,
+  JsonValue,
+  LogLine,
+  LogOptions,
+  StopOptions,
+} from './driver.js';

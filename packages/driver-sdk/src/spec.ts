@@ -1,0 +1,39 @@
+import { z } from 'zod';
+
+/** A KEY=VALUE environment entry, the form OCI and execve take. */
+const envEntry = z.string().regex(/^[^=]+=/, 'expected KEY=VALUE');
+
+/** The resolved process: image config merged with the app's overrides (the registry's resolveProcess does that). */
+export const processSpecSchema = z.object({
+  args: z.array(z.string()).min(1),
+  env: z.array(envEntry),
+  cwd: z.string().startsWith('/'),
+  user: z.object({ uid: z.number().int().min(0), gid: z.number().int().min(0) }),
+});
+
+export const instanceResourcesSchema = z.object({
+  memoryBytes: z.number().int().positive(),
+  cpuMilli: z.number().int().positive(),
+  pidsLimit: z.number().int().positive(),
+});
+
+/** What the agent asks a driver to run. Everything a driver needs, already resolved; no driver reads the store. */
+export const instanceSpecSchema = z.object({
+  instanceId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, 'letters, digits, _ . - only'),
+  appId: z.string().min(1),
+  /** The unpacked image tree; drivers must treat it as read-only because instances of one image share it. */
+  rootfs: z.string().startsWith('/'),
+  process: processSpecSchema,
+  hostname: z.string().min(1).max(63),
+  resources: instanceResourcesSchema,
+  /** Name → value. Drivers keep these in memory-backed storage only: never on a disk-backed path. */
+  secrets: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()),
+  /** A network namespace to join (e.g. /var/run/netns/x). Absent: the instance gets an empty one of its own. */
+  netnsPath: z.string().startsWith('/').optional(),
+  logDir: z.string().startsWith('/'),
+  stateDir: z.string().startsWith('/'),
+});
+
+export type ProcessSpec = z.infer<typeof processSpecSchema>;
+export type InstanceResources = z.infer<typeof instanceResourcesSchema>;
+export type InstanceSpec = z.infer<typeof instanceSpecSchema>;

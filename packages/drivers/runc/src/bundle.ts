@@ -1,0 +1,96 @@
+import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { InstanceSpec } from '@shellwego/driver-sdk';
+import { runTool } from './run-tool.js';
+
+/** Where one instance's files live under spec.stateDir. */
+export interface InstancePaths {
+  instanceDir: string;
+  /** A tmpfs: config.json carries the secrets as env, so the whole bundle must be memory-backed. */
+  bundleDir: string;
+  rootfs: string;
+  secretsDir: string;
+  pidFile: string;
+  upperDir: string;
+  workDir: string;
+  /** Written by the shim with runc's exit status (the container's, or 128+signal). */
+  exitFile: string;
+  resultFile: string;
+}
+
+export function instancePaths(instanceDir: string): InstancePaths {
+  const bundleDir = join(instanceDir, 'bundle');
+  return {
+    instanceDir,
+    bundleDir,
+    rootfs: join(bundleDir, 'rootfs'),
+    secretsDir: join(bundleDir, 'secrets'),
+    pidFile: join(bundleDir, 'pid'),
+    upperDir: join(instanceDir, 'upper'),
+    workDir: join(instanceDir, 'work'),
+    exitFile: join(instanceDir, 'exit'),
+    resultFile: join(instanceDir, 'result.json'),
+  };
+}
+
+async function mount(args: string[]): Promise<void> {
+  const r = await runTool('mount', args);
+  if (r.code !== 0) throw new Error(`mount ${args.join(' ')} failed: ${r.stderr.trim()}`);
+}
+
+async function mountPoints(): Promise<Set<string>> {
+  const text = await readFile('/proc/mounts', 'utf8');
+  // /proc/mounts escapes spaces and the like as octal (\040).
+  const unescape = (s: string): string =>
+    s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+  return new Set(text.split('\n').map((l) => unescape(l.split(' ')[1] ?? '')));
+}
+
+/** Builds the bundle: tmpfs, secrets, overlay rootfs over the shared read-only image tree, config.json. */
+export async function createBundle(
+  paths: InstancePaths,
+  spec: InstanceSpec,
+  config: Record<string, unknown>,
+): Promise<void> {
+  // overlayfs splits its options on ',' and ':'; such paths would silently mean something else.
+  for (const p of [spec.rootfs, paths.upperDir, paths.workDir]) {
+    if (/[,:]/.test(p))
+      throw new Error(`path ${p} contains ',' or ':', which overlayfs options cannot carry`);
+  }
+  await mkdir(paths.upperDir, { recursive: true, mode: 0o700 });
+  await mkdir(paths.workDir, { recursive: true, mode: 0o700 });
+  await mkdir(paths.bundleDir, { recursive: true, mode: 0o700 });
+  await mount(['-t', 'tmpfs', '-o', 'mode=0700,size=4m,nodev,nosuid', 'swg-bundle', paths.bundleDir]);
+  await mkdir(paths.rootfs, { mode: 0o755 });
+  await mkdir(paths.secretsDir, { mode: 0o700 });
+  await chmod(paths.secretsDir, 0o700);
+  for (const [name, value] of Object.entries(spec.secrets)) {
+    await writeFile(join(paths.secretsDir, name), value, { mode: 0o600 });
+  }
+  // The lower layer is never written: instances of one image share it, each writes to its own upper dir.
+  await mount([
+    '-t',
+    'overlay',
+    '-o',
+    `lowerdir=${spec.rootfs},upperdir=${paths.upperDir},workdir=${paths.workDir}`,
+    'swg-overlay',
+    paths.rootfs,
+  ]);
+  await writeFile(join(paths.bundleDir, 'config.json'), JSON.stringify(config), { mode: 0o600 });
+}
+
+/** Unmounts overlay and tmpfs and removes the writable layer. Idempotent: anything already gone is skipped. */
+export async function removeBundle(paths: InstancePaths): Promise<void> {
+  for (const target of [paths.rootfs, paths.bundleDir]) {
+    if (!(await mountPoints()).has(target)) continue;
+    const r = await runTool('umount', [target]);
+    // A process still holding the mount (e.g. a straggling exec) would keep it forever; detach instead.
+    if (r.code !== 0) {
+      const lazy = await runTool('umount', ['-l', target]);
+      if (lazy.code !== 0) throw new Error(`umount ${target} failed: ${lazy.stderr.trim()}`);
+    }
+  }
+  await rm(paths.bundleDir, { recursive: true, force: true });
+  await rm(paths.upperDir, { recursive: true, force: true });
+  await rm(paths.workDir, { recursive: true, force: true });
+}

@@ -1,0 +1,273 @@
+import { mkdir, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  DriverError,
+  instanceSpecSchema,
+  type DriverCapabilities,
+  type DriverFingerprint,
+  type InstanceHandle,
+  type InstanceSpec,
+  type InstanceStats,
+  type InstanceStatus,
+  type LogLine,
+  type LogOptions,
+  type RuntimeDriver,
+  type StopOptions,
+} from '@shellwego/driver-sdk';
+import { createBundle, instancePaths, removeBundle } from './bundle.js';
+import { readCgroupStats, readOomKills } from './cgroup-stats.js';
+import { DRIVER_NAME, makeHandle, parseHandle } from './handle.js';
+import { readLogLines, rotateIfLarge } from './logs.js';
+import { buildOciConfig } from './oci-config.js';
+import { RuncCli, type RuncState } from './runc-cli.js';
+import { runTool } from './run-tool.js';
+import { spawnShim } from './shim.js';
+import { parseStopResult, type RuncDriverState, type StopResult } from './state.js';
+
+const START_TIMEOUT_MS = 10_000;
+const KILL_TIMEOUT_MS = 5_000;
+const POLL_MS = 50;
+
+export interface RuncDriverOptions {
+  /** runc binary; resolved on PATH by default. */
+  runc?: string;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function cgroupsPathOf(containerId: string): string {
+  return `/${containerId}`;
+}
+
+function fail(
+  code: ConstructorParameters<typeof DriverError>[1],
+  message: string,
+  cause?: unknown,
+): DriverError {
+  return new DriverError(DRIVER_NAME, code, message, cause === undefined ? {} : { cause });
+}
+
+/** Runs each instance as one runc container over an overlay of the shared image tree (ARCHITECTURE.md "Runtime drivers"). */
+export class RuncDriver implements RuntimeDriver {
+  readonly name = DRIVER_NAME;
+  readonly capabilities: DriverCapabilities = {
+    signals: true,
+    exec: true,
+    fsIsolation: 'image',
+    networkModes: ['none', 'netns'],
+    mustCreateNetwork: false,
+  };
+  private readonly runc: string;
+
+  constructor(opts: RuncDriverOptions = {}) {
+    this.runc = opts.runc ?? 'runc';
+  }
+
+  async fingerprint(): Promise<DriverFingerprint> {
+    if (process.getuid?.() !== 0)
+      return { usable: false, reason: 'runc needs root for cgroups and mounts; run the agent as root' };
+    const r = await runTool(this.runc, ['--version']).catch((e: unknown) => ({
+      code: -1,
+      stdout: '',
+      stderr: String(e),
+    }));
+    const version = /runc version (\S+)/.exec(r.stdout)?.[1];
+    if (r.code !== 0 || version === undefined) {
+      return {
+        usable: false,
+        reason: `\`${this.runc} --version\` failed (${r.stderr.trim() || 'no version'}); install runc`,
+      };
+    }
+    return { usable: true, version };
+  }
+
+  async start(input: InstanceSpec): Promise<InstanceHandle> {
+    const parsed = instanceSpecSchema.safeParse(input);
+    if (!parsed.success) throw fail('INVALID_SPEC', `invalid instance spec: ${parsed.error.message}`);
+    const spec = parsed.data;
+    const id = spec.instanceId;
+    const state: RuncDriverState = {
+      containerId: id,
+      runcRoot: join(spec.stateDir, 'runc'),
+      instanceDir: join(spec.stateDir, 'instances', id),
+      logPath: join(spec.logDir, `${id}.log`),
+      startedAt: new Date().toISOString(),
+    };
+    const cli = new RuncCli(this.runc, state.runcRoot);
+    const paths = instancePaths(state.instanceDir);
+    if ((await cli.state(id)) !== null)
+      throw fail('START_FAILED', `container ${id} already exists; stop it first`);
+
+    try {
+      await mkdir(state.runcRoot, { recursive: true, mode: 0o700 });
+      await mkdir(spec.logDir, { recursive: true });
+      // Leftovers of an earlier run with the same id would report its exit code as ours.
+      await rm(paths.exitFile, { force: true });
+      await rm(paths.resultFile, { force: true });
+      await rotateIfLarge(state.logPath);
+      const config = buildOciConfig({ spec, secretsDir: paths.secretsDir, cgroupsPath: cgroupsPathOf(id) });
+      await createBundle(paths, spec, config);
+      await spawnShim({
+        runc: this.runc,
+        runcRoot: state.runcRoot,
+        bundleDir: paths.bundleDir,
+        pidFile: paths.pidFile,
+        containerId: id,
+        exitFile: paths.exitFile,
+        logPath: state.logPath,
+      });
+      await this.waitStarted(cli, id, paths.exitFile, state.logPath);
+    } catch (e) {
+      await cli.deleteForce(id).catch(() => undefined);
+      await removeBundle(paths).catch(() => undefined);
+      if (e instanceof DriverError) throw e;
+      throw fail('START_FAILED', `could not start ${id}: ${(e as Error).message}`, e);
+    }
+    return makeHandle(id, state);
+  }
+
+  private async waitStarted(cli: RuncCli, id: string, exitFile: string, logPath: string): Promise<void> {
+    const deadline = Date.now() + START_TIMEOUT_MS;
+    while (Date.now() < deadline) {
+      const s = await cli.state(id);
+      if (s !== null && s.status !== 'created') return; // running, or already exited: either way it started
+      if (s === null && (await exists(exitFile))) {
+        const tail = (await readFile(logPath, 'utf8').catch(() => '')).slice(-500).trim();
+        throw fail('START_FAILED', `runc run for ${id} failed: ${tail || 'no output'}`);
+      }
+      await sleep(POLL_MS);
+    }
+    throw fail('START_FAILED', `${id} did not start within ${START_TIMEOUT_MS} ms`);
+  }
+
+  async stop(handle: InstanceHandle, opts: StopOptions): Promise<void> {
+    const st = parseHandle(handle);
+    const cli = new RuncCli(this.runc, st.runcRoot);
+    const paths = instancePaths(st.instanceDir);
+    const id = st.containerId;
+    try {
+      let s = await cli.state(id);
+      if (s !== null && s.status !== 'stopped') {
+        await cli.kill(id, 'TERM');
+        s = await this.waitStopped(cli, id, opts.graceMs);
+        if (s !== null && s.status !== 'stopped') {
+          await cli.kill(id, 'KILL');
+          s = await this.waitStopped(cli, id, KILL_TIMEOUT_MS);
+        }
+      }
+      if (s !== null) {
+        // The shim writes the status right after runc returns; give it a moment so the exit code isn't lost.
+        for (let i = 0; i < 40 && !(await exists(paths.exitFile)); i++) await sleep(POLL_MS);
+        if (!(await exists(paths.resultFile))) {
+          const result: StopResult = {
+            exitCode: await readExitCode(paths.exitFile),
+            oomKilled: (await readOomKills(cgroupsPathOf(id))) > 0,
+            finishedAt: ((await stat(paths.exitFile).catch(() => null))?.mtime ?? new Date()).toISOString(),
+          };
+          await writeFile(paths.resultFile, JSON.stringify(result));
+        }
+        await cli.deleteForce(id);
+      }
+      await removeBundle(paths);
+    } catch (e) {
+      if (e instanceof DriverError) throw e;
+      throw fail('STOP_FAILED', `could not stop ${id}: ${(e as Error).message}`, e);
+    }
+  }
+
+  private async waitStopped(cli: RuncCli, id: string, ms: number): Promise<RuncState | null> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const s = await cli.state(id);
+      if (s === null || s.status === 'stopped' || Date.now() >= deadline) return s;
+      await sleep(POLL_MS);
+    }
+  }
+
+  async destroy(handle: InstanceHandle): Promise<void> {
+    const st = parseHandle(handle);
+    await this.stop(handle, { graceMs: 0 });
+    await rm(st.instanceDir, { recursive: true, force: true });
+    await rm(st.logPath, { force: true });
+    await rm(`${st.logPath}.1`, { force: true });
+    // Drop the per-node dirs once their last instance is gone, so a destroyed instance leaves no trace at all.
+    await rmdirIfEmpty(join(st.instanceDir, '..'));
+    await rmdirIfEmpty(st.runcRoot);
+  }
+
+  async inspect(handle: InstanceHandle): Promise<InstanceStatus> {
+    const st = parseHandle(handle);
+    const paths = instancePaths(st.instanceDir);
+    const startedAt = new Date(st.startedAt);
+    const s = await new RuncCli(this.runc, st.runcRoot).state(st.containerId);
+    if (s !== null && s.status !== 'stopped') {
+      return { state: 'running', exitCode: null, pid: s.pid, startedAt, finishedAt: null };
+    }
+    if (s !== null) {
+      const oom = (await readOomKills(cgroupsPathOf(st.containerId))) > 0;
+      const finished = await stat(paths.exitFile).catch(() => null);
+      return {
+        state: oom ? 'oom-killed' : 'exited',
+        exitCode: await readExitCode(paths.exitFile),
+        pid: null,
+        startedAt,
+        finishedAt: finished?.mtime ?? null,
+      };
+    }
+    const saved = await readResult(paths.resultFile);
+    if (saved === null)
+      return { state: 'unknown', exitCode: null, pid: null, startedAt: null, finishedAt: null };
+    return {
+      state: saved.oomKilled ? 'oom-killed' : 'exited',
+      exitCode: saved.exitCode,
+      pid: null,
+      startedAt,
+      finishedAt: new Date(saved.finishedAt),
+    };
+  }
+
+  async recover(handle: InstanceHandle): Promise<boolean> {
+    const st = parseHandle(handle);
+    const s = await new RuncCli(this.runc, st.runcRoot).state(st.containerId);
+    return s !== null && (s.status === 'running' || s.status === 'created');
+  }
+
+  async stats(handle: InstanceHandle): Promise<InstanceStats> {
+    const st = parseHandle(handle);
+    const stats = await readCgroupStats(cgroupsPathOf(st.containerId));
+    if (stats === null) throw fail('INSTANCE_NOT_FOUND', `no cgroup for ${st.containerId}: is it running?`);
+    return stats;
+  }
+
+  logs(handle: InstanceHandle, opts: LogOptions): AsyncIterable<LogLine> {
+    return readLogLines(parseHandle(handle).logPath, opts);
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+async function readExitCode(path: string): Promise<number | null> {
+  const text = await readFile(path, 'utf8').catch(() => null);
+  const code = text === null ? NaN : Number.parseInt(text.trim(), 10);
+  return Number.isInteger(code) ? code : null;
+}
+
+async function readResult(path: string): Promise<StopResult | null> {
+  const text = await readFile(path, 'utf8').catch(() => null);
+  if (text === null) return null;
+  try {
+    return parseStopResult(JSON.parse(text));
+  } catch {
+    return null; // a torn write from a crash mid-stop: treat as unknown
+  }
+}
+
+async function rmdirIfEmpty(dir: string): Promise<void> {
+  const entries = await readdir(dir).catch(() => null);
+  if (entries !== null && entries.length === 0) await rm(dir, { recursive: true, force: true });
+}
