@@ -28,6 +28,7 @@ export interface ControlPlane {
 }
 
 const MASTER_KEY_CHECK = 'master_key_check';
+const LIVENESS_INTERVAL_MS = 5000;
 
 /** JSON logs to `fd` (stdout by default); never logs credentials, passwords or secret values. */
 export function createLogger(level: string, fd = 1): Logger {
@@ -94,6 +95,13 @@ export async function startControlPlane(
       bodyLimitBytes: 10 * 1024 * 1024,
     });
     await http.listen({ host: config.host, port: config.port });
+    // Liveness: every 5 s, nodes silent for 30 s become unreachable.
+    const liveness = setInterval(() => {
+      services.nodeProtocol.markUnreachable(deps.now()).catch((err: unknown) => {
+        logger.warn({ err }, 'node liveness sweep failed');
+      });
+    }, LIVENESS_INTERVAL_MS);
+    liveness.unref();
     const address = http.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
@@ -108,6 +116,7 @@ export async function startControlPlane(
       services,
       store,
       close: async () => {
+        clearInterval(liveness);
         await http.close();
         await store.close();
       },

@@ -13,6 +13,8 @@ export const errorCatalogue = {
   FORBIDDEN: { status: 403, retryable: false },
   SIGNUP_CLOSED: { status: 403, retryable: false },
   INVITATION_INVALID: { status: 403, retryable: false },
+  JOIN_TOKEN_INVALID: { status: 401, retryable: false },
+  JOIN_TOKEN_NOT_FOUND: { status: 404, retryable: false },
   NOT_FOUND: { status: 404, retryable: false },
   ROUTE_NOT_FOUND: { status: 404, retryable: false },
   ORG_NOT_FOUND: { status: 404, retryable: false },

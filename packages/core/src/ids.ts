@@ -29,6 +29,7 @@ export const idPrefixes = {
   token: 'tok',
   invitation: 'inv',
   refresh: 'rt',
+  joinToken: 'jt',
 } as const;
 
 /** True when `value` looks like an id with `prefix` (so `{app}` can be a name or an id). */

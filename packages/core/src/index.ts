@@ -37,3 +37,13 @@ export type { Org, Member } from './schemas/orgs.js';
 export type { TokenPair, User, Me, ApiToken } from './schemas/auth.js';
 export type { Secret, Domain, Volume, Node, AuditEntry, AuditVerification } from './schemas/resources.js';
 export type { PageQuery } from './schemas/common.js';
+export type {
+  JoinToken,
+  JoinTokenCreated,
+  NodeRegistered,
+  NodeStatusReport,
+  NodeResources,
+  NodeInstanceStatus,
+  NodeAck,
+  DesiredState,
+} from './schemas/nodes.js';

@@ -22,6 +22,7 @@ interface Fixture {
   volume: string;
   node: string;
   tokenId: string;
+  joinToken: string;
 }
 
 type Attack =
@@ -52,6 +53,24 @@ const attacks: Record<string, Attack> = {
   'POST /v1/volumes': { expect: 'denied', body: (b) => ({ name: uniq('v'), size: '1g', app: b.app }) },
   'GET /v1/volumes': { expect: 'excludes' },
   'GET /v1/nodes': { expect: 'excludes' },
+  'POST /v1/nodes/join-tokens': { expect: 'denied', body: (b) => ({ org: b.org }) },
+  'GET /v1/nodes/join-tokens': { expect: 'excludes' },
+  // Node routes are attacked with a node credential of A (a user token is refused outright).
+  'POST /v1/nodes/:node/status': {
+    expect: 'denied',
+    body: () => ({
+      instances: [],
+      resources: {
+        memory_total_bytes: 1,
+        memory_used_bytes: 0,
+        cpu_milli_total: 1,
+        cpu_milli_used: 0,
+        disk_total_bytes: 1,
+        disk_used_bytes: 0,
+        instance_count: 0,
+      },
+    }),
+  },
   'GET /v1/audit': { expect: 'denied', query: (b) => `?org=${b.org}` },
   'GET /v1/audit/verify': { expect: 'denied', query: (b) => `?org=${b.org}` },
 };
@@ -65,6 +84,12 @@ const paramValue: Record<string, (b: Fixture) => string> = {
   volume: (b) => b.volume,
   node: (b) => b.node,
   id: (b) => b.tokenId,
+  join_token: (b) => b.joinToken,
+};
+
+const nodeBody = {
+  runtimes: ['runc'],
+  capacity: { memory_bytes: 1 << 30, cpu_milli: 1000, disk_bytes: 1 << 30 },
 };
 
 describe.each(dialects)('tenant isolation on $name', ({ databaseUrl }) => {
@@ -118,7 +143,10 @@ describe.each(dialects)('tenant isolation on $name', ({ databaseUrl }) => {
         created_at: new Date().toISOString(),
       })
       .execute();
+    const jt = await api.call('POST', '/v1/nodes/join-tokens', { token: b.token, body: {} });
+    expect(jt.status).toBe(201);
     return {
+      joinToken: (jt.body as { id: string }).id,
       org: b.org,
       orgId: b.orgId,
       userId: b.userId,
@@ -136,7 +164,25 @@ describe.each(dialects)('tenant isolation on $name', ({ databaseUrl }) => {
     const a = await signup();
     const b = await signup();
     const fx = await fixtureOf(b);
-    const bValues = [fx.orgId, fx.appId, fx.app, fx.volume, fx.node, fx.tokenId, fx.domain, b.userId];
+    const bValues = [
+      fx.orgId,
+      fx.appId,
+      fx.app,
+      fx.volume,
+      fx.node,
+      fx.tokenId,
+      fx.domain,
+      b.userId,
+      fx.joinToken,
+    ];
+    // A's own node, whose credential attacks B's node routes.
+    const aJoin = await api.call('POST', '/v1/nodes/join-tokens', { token: a.token, body: {} });
+    const aNode = await api.call('POST', '/v1/nodes/register', {
+      token: null,
+      body: { ...nodeBody, join_token: (aJoin.body as { token: string }).token, name: uniq('a-node') },
+    });
+    expect(aNode.status).toBe(201);
+    const aNodeCredential = (aNode.body as { credential: string }).credential;
     const problems: string[] = [];
     let attacked = 0;
 
@@ -163,7 +209,7 @@ describe.each(dialects)('tenant isolation on $name', ({ databaseUrl }) => {
       if (attack.query) path += attack.query(fx);
       const body = attack.expect === 'denied' && attack.body ? attack.body(fx) : undefined;
       const res = await api.call(route.method, path, {
-        token: a.token,
+        token: route.access === 'node' ? aNodeCredential : a.token,
         ...(body === undefined ? {} : { body }),
       });
       attacked++;

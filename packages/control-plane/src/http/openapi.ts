@@ -84,7 +84,11 @@ export function buildOpenApi(routes: readonly AnyRoute[], version: string): Json
     servers: [{ url: '/' }],
     components: {
       securitySchemes: {
-        bearer: { type: 'http', scheme: 'bearer', description: 'access token (JWT) or swg_ API token' },
+        bearer: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'access token (JWT) or swg_ API token; node routes: swgn_ node credential',
+        },
       },
     },
     paths,

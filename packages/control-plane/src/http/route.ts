@@ -1,6 +1,8 @@
 import type { z } from 'zod';
 import type { Actor } from '../services/context.js';
+import type { WebSocket } from 'ws';
 import type { Services } from '../services/index.js';
+import type { NodeIdentity } from '../services/node-protocol.js';
 
 /**
  * One route of the API, declared once. The table of these drives Fastify's router, request
@@ -22,8 +24,9 @@ export interface RouteSpec<
   /**
    * `public`: no credentials. `user`: the caller's own records (tokens, profile). `tenant`: rows owned by
    * an organization; the isolation matrix checks another org's caller gets 404/403 on every such route.
+   * `node`: a worker node with its node credential (`swgn_…`), acting on itself only.
    */
-  access: 'public' | 'user' | 'tenant';
+  access: Access;
   params?: P;
   query?: Q;
   body?: B;
@@ -33,7 +36,15 @@ export interface RouteSpec<
   handler: (
     ctx: RouteContext<z.output<P>, z.output<Q>, z.output<B>>,
   ) => Promise<R extends z.ZodType ? z.input<R> : void>;
+  /**
+   * A WebSocket route: the upgrade is authenticated like any request and `handler` runs first (so its
+   * errors answer the upgrade with an HTTP error); then `websocket` takes the socket. A plain GET gets
+   * the handler's answer.
+   */
+  websocket?: (ctx: RouteContext<z.output<P>, z.output<Q>, z.output<B>>, socket: WebSocket) => void;
 }
+
+export type Access = 'public' | 'user' | 'tenant' | 'node';
 
 export interface RouteContext<P, Q, B> {
   params: P;
@@ -41,6 +52,8 @@ export interface RouteContext<P, Q, B> {
   body: B;
   /** The authenticated caller; only routes with access `user` or `tenant` may read it. */
   actor: Actor;
+  /** The authenticated node; only routes with access `node` may read it. */
+  node: NodeIdentity;
   services: Services;
   ip: string;
 }
@@ -51,13 +64,14 @@ export interface AnyRoute {
   url: string;
   summary: string;
   tag: string;
-  access: 'public' | 'user' | 'tenant';
+  access: Access;
   params?: z.ZodType;
   query?: z.ZodType;
   body?: z.ZodType;
   response: z.ZodType | null;
   status?: 200 | 201 | 202;
   handler: (ctx: RouteContext<unknown, unknown, unknown>) => Promise<unknown>;
+  websocket?: (ctx: RouteContext<unknown, unknown, unknown>, socket: WebSocket) => void;
 }
 
 export function defineRoute<

@@ -1,4 +1,5 @@
 import Fastify from 'fastify';
+import websocket from '@fastify/websocket';
 import type {
   FastifyBaseLogger,
   FastifyError,
@@ -12,6 +13,8 @@ import { PaasError, isPaasError } from '@shellwego/core';
 import type { ErrorCode } from '@shellwego/core';
 import type { Services } from '../services/index.js';
 import type { Actor } from '../services/context.js';
+import type { NodeIdentity } from '../services/node-protocol.js';
+import type { RouteContext } from './route.js';
 import type { AnyRoute } from './route.js';
 import { routeTable } from './routes/index.js';
 import { parseInput } from './validation.js';
@@ -150,6 +153,9 @@ export async function buildHttpServer(
     ),
   );
 
+  // WebSocket routes (the node watch); payloads are small JSON documents.
+  await app.register(websocket, { options: { maxPayload: 1024 * 1024 } });
+
   for (const route of routeTable) registerRoute(app, route, services);
 
   let openapi: string | null = null;
@@ -171,25 +177,62 @@ export async function buildHttpServer(
   return app;
 }
 
+async function routeContext(
+  route: AnyRoute,
+  req: FastifyRequest,
+  services: Services,
+): Promise<RouteContext<unknown, unknown, unknown>> {
+  let actor: Actor | null = null;
+  let node: NodeIdentity | null = null;
+  if (route.access === 'node') node = await services.nodeProtocol.authenticate(req.headers.authorization);
+  else if (route.access !== 'public') actor = await services.auth.authenticate(req.headers.authorization);
+  return {
+    params: route.params ? parseInput(route.params, req.params, 'params') : {},
+    query: route.query ? parseInput(route.query, req.query, 'query') : {},
+    body: route.body ? parseInput(route.body, req.body, 'body') : undefined,
+    get actor(): Actor {
+      if (!actor) throw new Error(`route ${route.url} has no user actor`);
+      return actor;
+    },
+    get node(): NodeIdentity {
+      if (!node) throw new Error(`route ${route.url} is not a node route`);
+      return node;
+    },
+    services,
+    ip: req.ip,
+  };
+}
+
 function registerRoute(app: FastifyInstance, route: AnyRoute, services: Services): void {
+  const prepared = new WeakMap<
+    FastifyRequest,
+    { ctx: RouteContext<unknown, unknown, unknown>; result: unknown }
+  >();
+  const onSocket = route.websocket;
   app.route({
     method: route.method,
     url: route.url,
+    // For a WebSocket route the handler runs before the upgrade, so a refused caller gets an HTTP error.
+    ...(onSocket
+      ? {
+          preValidation: async (req: FastifyRequest) => {
+            const ctx = await routeContext(route, req, services);
+            prepared.set(req, { ctx, result: await route.handler(ctx) });
+          },
+          wsHandler: (socket, req) => {
+            const done = prepared.get(req);
+            if (!done) {
+              socket.close(1011, 'not authenticated');
+              return;
+            }
+            onSocket(done.ctx, socket);
+          },
+        }
+      : {}),
     handler: async (req, reply) => {
-      let actor: Actor | null = null;
-      if (route.access !== 'public') actor = await services.auth.authenticate(req.headers.authorization);
-      const ctx = {
-        params: route.params ? parseInput(route.params, req.params, 'params') : {},
-        query: route.query ? parseInput(route.query, req.query, 'query') : {},
-        body: route.body ? parseInput(route.body, req.body, 'body') : undefined,
-        get actor(): Actor {
-          if (!actor) throw new Error(`route ${route.url} is public and has no actor`);
-          return actor;
-        },
-        services,
-        ip: req.ip,
-      };
-      const result = await route.handler(ctx);
+      // A plain GET of a WebSocket route answers what the handler computed before the (absent) upgrade.
+      const done = prepared.get(req);
+      const result = done ? done.result : await route.handler(await routeContext(route, req, services));
       if (route.response === null) return reply.code(204).send();
       return reply.code(route.status ?? 200).send(result);
     },

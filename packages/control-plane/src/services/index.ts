@@ -7,6 +7,8 @@ import { SecretService } from './secrets.js';
 import { DomainService } from './domains.js';
 import { VolumeService } from './volumes.js';
 import { NodeService } from './nodes.js';
+import { JoinTokenService } from './join-tokens.js';
+import { NodeProtocolService } from './node-protocol.js';
 import { listAudit, verifyAudit } from './audit.js';
 
 /** The domain services, wired once by main.ts and handed to the HTTP layer. */
@@ -19,6 +21,8 @@ export interface Services {
   domains: DomainService;
   volumes: VolumeService;
   nodes: NodeService;
+  joinTokens: JoinTokenService;
+  nodeProtocol: NodeProtocolService;
   audit: {
     list: OmitFirst<typeof listAudit>;
     verify: OmitFirst<typeof verifyAudit>;
@@ -38,6 +42,8 @@ export async function buildServices(deps: Deps): Promise<Services> {
     domains: new DomainService(deps),
     volumes: new VolumeService(deps),
     nodes: new NodeService(deps),
+    joinTokens: new JoinTokenService(deps),
+    nodeProtocol: new NodeProtocolService(deps),
     audit: {
       list: (actor, opts) => listAudit(deps, actor, opts),
       verify: (actor, org) => verifyAudit(deps, actor, org),

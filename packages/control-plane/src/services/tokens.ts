@@ -12,3 +12,5 @@ export function hashToken(token: string): string {
 export const API_TOKEN_PREFIX = 'swg_';
 export const REFRESH_TOKEN_PREFIX = 'swgr_';
 export const INVITATION_PREFIX = 'swgi_';
+export const JOIN_TOKEN_PREFIX = 'swgj_';
+export const NODE_CREDENTIAL_PREFIX = 'swgn_';

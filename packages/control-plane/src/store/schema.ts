@@ -111,6 +111,21 @@ export interface NodesTable {
   disk_bytes: number;
   last_heartbeat_at: string | null;
   created_at: string;
+  /** SHA-256 of the node credential (`swgn_…`); null for nodes recorded without the protocol. */
+  credential_hash?: string | null;
+  /** Revision of the node's desired state, bumped on every change of it. */
+  revision?: number;
+  /** The last status report, as JSON text. */
+  actual?: string | null;
+}
+export interface JoinTokensTable {
+  id: string;
+  org_id: string;
+  token_hash: string;
+  zone: string | null;
+  expires_at: string;
+  created_by: string;
+  created_at: string;
 }
 export interface AuditLogTable {
   org_id: string;
@@ -142,6 +157,7 @@ export interface Database {
   domains: DomainsTable;
   volumes: VolumesTable;
   nodes: NodesTable;
+  join_tokens: JoinTokensTable;
   audit_log: AuditLogTable;
   settings: SettingsTable;
 }

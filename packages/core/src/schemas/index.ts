@@ -3,3 +3,4 @@ export * from './auth.js';
 export * from './orgs.js';
 export * from './apps.js';
 export * from './resources.js';
+export * from './nodes.js';

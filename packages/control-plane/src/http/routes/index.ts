@@ -3,6 +3,13 @@ import { authRoutes } from './auth.js';
 import { orgRoutes } from './orgs.js';
 import { appRoutes } from './apps.js';
 import { platformRoutes } from './platform.js';
+import { nodeProtocolRoutes } from './node-protocol.js';
 
 /** Every API route. A route added here is served, documented and covered by the isolation matrix. */
-export const routeTable: readonly AnyRoute[] = [...authRoutes, ...orgRoutes, ...appRoutes, ...platformRoutes];
+export const routeTable: readonly AnyRoute[] = [
+  ...authRoutes,
+  ...orgRoutes,
+  ...appRoutes,
+  ...nodeProtocolRoutes,
+  ...platformRoutes,
+];

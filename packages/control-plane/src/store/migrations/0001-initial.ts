@@ -133,7 +133,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .createTable('nodes')
     .addColumn('id', 'text', (c) => c.primaryKey())
     .addColumn('org_id', 'text', (c) => c.notNull().references('orgs.id').onDelete('cascade'))
-    .addColumn('name', 'text', (c) => c.notNull().unique())
+    .addColumn('name', 'text', (c) => c.notNull())
     .addColumn('status', 'text', (c) => c.notNull())
     .addColumn('runtimes', 'text', (c) => c.notNull())
     .addColumn('zone', 'text')
@@ -142,6 +142,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('disk_bytes', 'bigint', (c) => c.notNull())
     .addColumn('last_heartbeat_at', 'text')
     .addColumn('created_at', 'text', (c) => c.notNull())
+    // Unique per organization: tenants that bring their own nodes name them as they like.
+    .addUniqueConstraint('nodes_org_name', ['org_id', 'name'])
     .execute();
 
   await db.schema

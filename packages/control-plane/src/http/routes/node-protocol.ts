@@ -1,0 +1,131 @@
+import { z } from 'zod';
+import type { WebSocket } from 'ws';
+import { schemas } from '@shellwego/core';
+import { defineRoute } from '../route.js';
+import type { RouteContext } from '../route.js';
+
+const nodeParam = z.strictObject({ node: schemas.idParam });
+const joinTokenParam = z.strictObject({ join_token: schemas.idParam });
+
+/**
+ * Sends the node's full desired state now and on every change. Level-triggered: a lost message costs
+ * nothing, a reconnect resyncs.
+ */
+function watch(ctx: RouteContext<{ node: string }, unknown, unknown>, socket: WebSocket): void {
+  const { node, services } = ctx;
+  let last = -1;
+  let sending = false;
+  let again = false;
+  const send = async (): Promise<void> => {
+    if (sending) {
+      again = true;
+      return;
+    }
+    sending = true;
+    try {
+      do {
+        again = false;
+        const state = await services.nodeProtocol.desiredState(node);
+        if (state.revision !== last && socket.readyState === socket.OPEN) {
+          last = state.revision;
+          socket.send(JSON.stringify(state));
+        }
+      } while (again);
+    } catch (err) {
+      services.deps.logger.warn({ err, node: node.nodeId }, 'node watch failed; closing it');
+      socket.close(1011, 'internal error');
+    } finally {
+      sending = false;
+    }
+  };
+  const unsubscribe = services.nodeProtocol.onChange(node.nodeId, () => void send());
+  socket.on('close', unsubscribe);
+  socket.on('error', unsubscribe);
+  void send();
+}
+
+export const nodeProtocolRoutes = [
+  defineRoute({
+    method: 'POST',
+    url: '/v1/nodes/join-tokens',
+    summary: 'Create a join token for registering nodes (admins); the token is shown once',
+    tag: 'nodes',
+    access: 'tenant',
+    body: schemas.joinTokenCreate,
+    response: schemas.joinTokenCreated,
+    status: 201,
+    handler: ({ actor, body, services }) => services.joinTokens.create(actor, body),
+  }),
+  defineRoute({
+    method: 'GET',
+    url: '/v1/nodes/join-tokens',
+    summary: 'Unexpired join tokens (admins), without the tokens themselves',
+    tag: 'nodes',
+    access: 'tenant',
+    response: z.object({ items: z.array(schemas.joinToken) }),
+    handler: async ({ actor, services }) => ({ items: await services.joinTokens.list(actor) }),
+  }),
+  defineRoute({
+    method: 'DELETE',
+    url: '/v1/nodes/join-tokens/:join_token',
+    summary: 'Delete a join token; nodes it registered stay',
+    tag: 'nodes',
+    access: 'tenant',
+    params: joinTokenParam,
+    response: null,
+    handler: ({ actor, params, services }) => services.joinTokens.delete(actor, params.join_token),
+  }),
+  defineRoute({
+    method: 'POST',
+    url: '/v1/nodes/register',
+    summary: 'Register a node with a join token; returns its node credential, shown once',
+    tag: 'nodes',
+    access: 'public',
+    body: schemas.nodeRegister,
+    response: schemas.nodeRegistered,
+    status: 201,
+    handler: ({ body, services }) => services.nodeProtocol.register(body),
+  }),
+  defineRoute({
+    method: 'POST',
+    url: '/v1/nodes/:node/status',
+    summary: "A node's report of its actual state and resources (node credential); counts as a heartbeat",
+    tag: 'nodes',
+    access: 'node',
+    params: nodeParam,
+    body: schemas.nodeStatusReport,
+    response: schemas.nodeAck,
+    handler: ({ node, params, body, services }) => {
+      services.nodeProtocol.requireSelf(node, params.node);
+      return services.nodeProtocol.reportStatus(node, body);
+    },
+  }),
+  defineRoute({
+    method: 'POST',
+    url: '/v1/nodes/:node/heartbeat',
+    summary: "A node's heartbeat (node credential)",
+    tag: 'nodes',
+    access: 'node',
+    params: nodeParam,
+    response: schemas.nodeAck,
+    handler: ({ node, params, services }) => {
+      services.nodeProtocol.requireSelf(node, params.node);
+      return services.nodeProtocol.heartbeat(node);
+    },
+  }),
+  defineRoute({
+    method: 'GET',
+    url: '/v1/nodes/:node/watch',
+    summary:
+      "WebSocket (node credential): the node's full desired state {revision, instances} on connect and on every change; a plain GET answers it once",
+    tag: 'nodes',
+    access: 'node',
+    params: nodeParam,
+    response: schemas.desiredState,
+    handler: ({ node, params, services }) => {
+      services.nodeProtocol.requireSelf(node, params.node);
+      return services.nodeProtocol.desiredState(node);
+    },
+    websocket: watch,
+  }),
+];

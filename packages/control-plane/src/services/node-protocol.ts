@@ -1,0 +1,248 @@
+import { EventEmitter } from 'node:events';
+import { sql } from 'kysely';
+import { PaasError, idPrefixes, newId } from '@shellwego/core';
+import type { DesiredState, NodeAck, NodeRegistered, NodeStatusReport } from '@shellwego/core';
+import type { Deps } from './context.js';
+import { inTransaction } from './context.js';
+import { appendAudit } from './audit.js';
+import { JOIN_TOKEN_PREFIX, NODE_CREDENTIAL_PREFIX, hashToken, newOpaqueToken } from './tokens.js';
+import { isUniqueViolation } from '../store/db.js';
+import type { NodesTable } from '../store/schema.js';
+
+/** A node silent for this long is `unreachable` (ARCHITECTURE.md "Control plane ↔ agent"). */
+export const NODE_SILENCE_MS = 30_000;
+
+/** Who is calling a node route: a node, identified by its credential. Never a user. */
+export interface NodeIdentity {
+  nodeId: string;
+  orgId: string;
+  name: string;
+}
+
+function nodeLabel(n: { nodeId: string; name: string }): string {
+  return `node ${n.name} (${n.nodeId})`;
+}
+
+/**
+ * The control plane's side of the node protocol: registration with a join token, node credentials,
+ * status reports and heartbeats, liveness, and the desired state a node watches.
+ */
+export class NodeProtocolService {
+  private readonly changes = new EventEmitter();
+
+  constructor(private readonly deps: Deps) {
+    // One listener per open watch; a busy node may reconnect, so do not warn at 10.
+    this.changes.setMaxListeners(0);
+  }
+
+  async register(input: {
+    join_token: string;
+    name: string;
+    runtimes: string[];
+    capacity: { memory_bytes: number; cpu_milli: number; disk_bytes: number };
+    zone?: string | undefined;
+  }): Promise<NodeRegistered> {
+    const invalid = new PaasError(
+      'JOIN_TOKEN_INVALID',
+      'the join token is invalid, expired or was deleted; ask an admin for a new one',
+      { field: 'join_token' },
+    );
+    if (!input.join_token.startsWith(JOIN_TOKEN_PREFIX)) throw invalid;
+    // GET /v1/nodes/join-tokens is the token listing, so no node may take that name.
+    if (input.name === 'join-tokens') {
+      throw new PaasError('VALIDATION_FAILED', 'name: join-tokens is reserved', { field: 'name' });
+    }
+    const credential = newOpaqueToken(NODE_CREDENTIAL_PREFIX);
+    try {
+      return await inTransaction(this.deps, async (tx) => {
+        const now = this.deps.now().toISOString();
+        const jt = await tx
+          .selectFrom('join_tokens')
+          .selectAll()
+          .where('token_hash', '=', hashToken(input.join_token))
+          .executeTakeFirst();
+        if (!jt || jt.expires_at <= now) throw invalid;
+        const row: NodesTable = {
+          id: newId(idPrefixes.node),
+          org_id: jt.org_id,
+          name: input.name,
+          status: 'ready',
+          runtimes: JSON.stringify(input.runtimes),
+          zone: input.zone ?? jt.zone,
+          memory_bytes: input.capacity.memory_bytes,
+          cpu_milli: input.capacity.cpu_milli,
+          disk_bytes: input.capacity.disk_bytes,
+          last_heartbeat_at: now,
+          created_at: now,
+          credential_hash: hashToken(credential),
+          revision: 0,
+          actual: null,
+        };
+        await tx.insertInto('nodes').values(row).execute();
+        await appendAudit(this.deps, tx, {
+          orgId: jt.org_id,
+          actor: `join token ${jt.id}`,
+          action: 'node.register',
+          resource: 'nodes',
+          resourceId: row.id,
+          data: { name: row.name, runtimes: input.runtimes, zone: row.zone },
+        });
+        return { node_id: row.id, credential };
+      });
+    } catch (e) {
+      if (isUniqueViolation(e)) {
+        throw new PaasError('ALREADY_EXISTS', `a node named ${input.name} is already registered`, {
+          field: 'name',
+        });
+      }
+      throw e;
+    }
+  }
+
+  /** Resolves `Authorization: Bearer swgn_…` to its node; anything else is UNAUTHENTICATED. */
+  async authenticate(header: string | undefined): Promise<NodeIdentity> {
+    const m = /^Bearer\s+(\S+)$/i.exec(header ?? '');
+    const token = m?.[1];
+    if (!token?.startsWith(NODE_CREDENTIAL_PREFIX)) {
+      throw new PaasError(
+        'UNAUTHENTICATED',
+        'node routes need a node credential: Authorization: Bearer swgn_…',
+      );
+    }
+    const row = await this.deps.store.db
+      .selectFrom('nodes')
+      .select(['id', 'org_id', 'name'])
+      .where('credential_hash', '=', hashToken(token))
+      .executeTakeFirst();
+    if (!row)
+      throw new PaasError('UNAUTHENTICATED', 'the node credential is invalid; register the node again');
+    return { nodeId: row.id, orgId: row.org_id, name: row.name };
+  }
+
+  /** A node acts on itself only: any other node (id or name) is "not found". */
+  requireSelf(node: NodeIdentity, key: string): void {
+    if (key !== node.nodeId && key !== node.name)
+      throw new PaasError('NODE_NOT_FOUND', `node ${key} not found`);
+  }
+
+  heartbeat(node: NodeIdentity): Promise<NodeAck> {
+    return this.touch(node, undefined);
+  }
+
+  reportStatus(node: NodeIdentity, report: NodeStatusReport): Promise<NodeAck> {
+    return this.touch(node, report);
+  }
+
+  private async touch(node: NodeIdentity, report: NodeStatusReport | undefined): Promise<NodeAck> {
+    return inTransaction(this.deps, async (tx) => {
+      const row = await tx
+        .selectFrom('nodes')
+        .select(['status', 'revision'])
+        .where('org_id', '=', node.orgId)
+        .where('id', '=', node.nodeId)
+        .executeTakeFirst();
+      if (!row) throw new PaasError('NODE_NOT_FOUND', `node ${node.nodeId} not found`);
+      const status = row.status === 'unreachable' ? 'ready' : row.status;
+      await tx
+        .updateTable('nodes')
+        .set({
+          last_heartbeat_at: this.deps.now().toISOString(),
+          status,
+          ...(report ? { actual: JSON.stringify(report) } : {}),
+        })
+        .where('org_id', '=', node.orgId)
+        .where('id', '=', node.nodeId)
+        .execute();
+      if (status !== row.status) {
+        await appendAudit(this.deps, tx, {
+          orgId: node.orgId,
+          actor: nodeLabel(node),
+          action: 'node.ready',
+          resource: 'nodes',
+          resourceId: node.nodeId,
+          data: { was: row.status },
+        });
+      }
+      return { status: status as NodeAck['status'], revision: Number(row.revision ?? 0) };
+    });
+  }
+
+  /**
+   * Marks `ready` nodes silent for NODE_SILENCE_MS before `now` as `unreachable`, each in its own
+   * audited transaction. A sweep over every organization: the liveness timer is the platform's own.
+   */
+  async markUnreachable(now: Date): Promise<string[]> {
+    const cutoff = new Date(now.getTime() - NODE_SILENCE_MS).toISOString();
+    const silent = await this.deps.store.db
+      .selectFrom('nodes')
+      .select(['id', 'org_id', 'last_heartbeat_at'])
+      .where('status', '=', 'ready')
+      .where(sql<string>`coalesce(last_heartbeat_at, created_at)`, '<', cutoff)
+      .execute();
+    const flipped: string[] = [];
+    for (const n of silent) {
+      const changed = await inTransaction(this.deps, async (tx) => {
+        const res = await tx
+          .updateTable('nodes')
+          .set({ status: 'unreachable' })
+          .where('org_id', '=', n.org_id)
+          .where('id', '=', n.id)
+          .where('status', '=', 'ready')
+          .where(sql<string>`coalesce(last_heartbeat_at, created_at)`, '<', cutoff)
+          .executeTakeFirst();
+        if (Number(res.numUpdatedRows) === 0) return false;
+        await appendAudit(this.deps, tx, {
+          orgId: n.org_id,
+          actor: 'system (liveness)',
+          action: 'node.unreachable',
+          resource: 'nodes',
+          resourceId: n.id,
+          data: { last_heartbeat_at: n.last_heartbeat_at },
+        });
+        return true;
+      });
+      if (changed) flipped.push(n.id);
+    }
+    return flipped;
+  }
+
+  /** The node's full desired state. Scheduling comes later: for now no instances are desired. */
+  async desiredState(node: NodeIdentity): Promise<DesiredState> {
+    const row = await this.deps.store.db
+      .selectFrom('nodes')
+      .select('revision')
+      .where('org_id', '=', node.orgId)
+      .where('id', '=', node.nodeId)
+      .executeTakeFirst();
+    if (!row) throw new PaasError('NODE_NOT_FOUND', `node ${node.nodeId} not found`);
+    return { revision: Number(row.revision ?? 0), instances: [] };
+  }
+
+  /**
+   * Records a change of a node's desired state (bumps its revision) and wakes its watchers. The
+   * scheduler calls it; it is not an API route.
+   */
+  async bumpRevision(orgId: string, nodeId: string): Promise<number> {
+    const row = await this.deps.store.db
+      .updateTable('nodes')
+      .set({ revision: sql<number>`revision + 1` })
+      .where('org_id', '=', orgId)
+      .where('id', '=', nodeId)
+      .returning('revision')
+      .executeTakeFirst();
+    if (!row) throw new PaasError('NODE_NOT_FOUND', `node ${nodeId} not found`);
+    this.changes.emit('change', nodeId);
+    return Number(row.revision ?? 0);
+  }
+
+  /** Calls `listener` whenever the node's desired state changes; returns the unsubscribe function. */
+  onChange(nodeId: string, listener: () => void): () => void {
+    const fn = (id: string): void => {
+      if (id === nodeId) listener();
+    };
+    this.changes.on('change', fn);
+    return () => {
+      this.changes.off('change', fn);
+    };
+  }
+}
