@@ -13,3 +13,24 @@ export { CommandError } from './network/exec.js';
 // Reconciler: the pure plan from desired and actual instances.
 export { plan } from './reconciler/plan.js';
 export type { Action, ActualInstance, DesiredInstance } from './reconciler/plan.js';
+
+// Executor: carries out plan()'s actions with a driver and the network, with backoff and crash-loop detection.
+export { Executor } from './executor/executor.js';
+export type { ExecutorOptions, ActionResult, RecoverResult, InstanceNetworker } from './executor/executor.js';
+export { RestartTracker, defaultBackoff, defaultCrashLoop } from './executor/restart-tracker.js';
+export type { BackoffOptions, CrashLoopOptions, RestartCondition } from './executor/restart-tracker.js';
+export { Limiter } from './executor/limiter.js';
+export { systemClock } from './executor/clock.js';
+export type { Clock } from './executor/clock.js';
+
+// State: the agent's on-disk record of the instances it runs.
+export { InstanceStore } from './state/instance-store.js';
+export type { InstanceRecord } from './state/instance-store.js';
+
+// Health checks from the host: HTTP path or TCP port, with thresholds.
+export { HealthMonitor } from './health/health-monitor.js';
+export type { HealthStatus, HealthChange } from './health/health-monitor.js';
+export { probeOf, defaultTimings } from './health/health-check.js';
+export type { HealthCheckSpec } from './health/health-check.js';
+export { httpProbe, tcpProbe } from './health/probes.js';
+export type { Probe, ProbeResult } from './health/probes.js';

@@ -1,0 +1,96 @@
+import { EventEmitter } from 'node:events';
+import { probeOf, type HealthCheckSpec } from './health-check.js';
+import type { Probe, ProbeResult } from './probes.js';
+
+export type HealthStatus = 'unknown' | 'healthy' | 'unhealthy';
+
+export interface HealthChange {
+  instanceId: string;
+  status: HealthStatus;
+  previous: HealthStatus;
+  /** The probe result that tipped the balance. */
+  detail: string;
+}
+
+interface Events {
+  change: [HealthChange];
+}
+
+/**
+ * Checks one instance from the host, every `intervalMs`, and emits `change` only when the status flips: after
+ * `healthyThreshold` successes or `unhealthyThreshold` failures in a row, so one slow answer doesn't flap it.
+ */
+export class HealthMonitor extends EventEmitter<Events> {
+  private current: HealthStatus = 'unknown';
+  private successes = 0;
+  private failures = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+  private lastDetail = '';
+  private readonly probe: Probe;
+
+  constructor(
+    readonly instanceId: string,
+    private readonly host: string,
+    private readonly spec: HealthCheckSpec,
+  ) {
+    super();
+    this.probe = probeOf(spec);
+  }
+
+  get status(): HealthStatus {
+    return this.current;
+  }
+
+  get detail(): string {
+    return this.lastDetail;
+  }
+
+  /** Starts checking at once, then every interval; checks never overlap, as the next waits for the previous. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.schedule(0);
+  }
+
+  stop(): void {
+    this.running = false;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  /** One check and its effect on the status; what start() runs on every tick. */
+  async checkOnce(): Promise<ProbeResult> {
+    const result = await this.probe.run(this.host, this.spec.timeoutMs);
+    this.record(result);
+    return result;
+  }
+
+  private schedule(ms: number): void {
+    this.timer = setTimeout(() => {
+      void this.checkOnce().finally(() => {
+        if (this.running) this.schedule(this.spec.intervalMs);
+      });
+    }, ms);
+  }
+
+  private record(result: ProbeResult): void {
+    this.lastDetail = result.detail;
+    if (result.ok) {
+      this.successes++;
+      this.failures = 0;
+      if (this.successes >= this.spec.healthyThreshold) this.flip('healthy', result.detail);
+    } else {
+      this.failures++;
+      this.successes = 0;
+      if (this.failures >= this.spec.unhealthyThreshold) this.flip('unhealthy', result.detail);
+    }
+  }
+
+  private flip(status: HealthStatus, detail: string): void {
+    if (status === this.current) return;
+    const previous = this.current;
+    this.current = status;
+    this.emit('change', { instanceId: this.instanceId, status, previous, detail });
+  }
+}
