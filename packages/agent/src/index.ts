@@ -34,3 +34,14 @@ export { probeOf, defaultTimings } from './health/health-check.js';
 export type { HealthCheckSpec } from './health/health-check.js';
 export { httpProbe, tcpProbe } from './health/probes.js';
 export type { Probe, ProbeResult } from './health/probes.js';
+
+// Daemon: the node protocol's agent side (register, watch, report, heartbeat) wired to the executor.
+export { Agent } from './daemon/agent.js';
+export type { AgentOptions, AgentState } from './daemon/agent.js';
+export { agentConfigSchema } from './daemon/config.js';
+export type { AgentConfig, AgentConfigInput, WatchBackoff } from './daemon/config.js';
+export { ControlPlaneClient, ControlPlaneError, backoffDelay } from './daemon/control-plane-client.js';
+export type { Watch, WatchHandlers, WatchMessage } from './daemon/control-plane-client.js';
+export { CredentialsStore } from './daemon/credentials.js';
+export type { NodeCredentials } from './daemon/credentials.js';
+export type { AgentLogger } from './daemon/logger.js';

@@ -211,6 +211,36 @@ describe('api-client against a real control plane', () => {
     expect((await rejection(admin.nodes.get('node-1'))).code).toBe('NODE_NOT_FOUND');
   });
 
+  it('creates join tokens; a node registers, reports, heartbeats and reads its desired state', async () => {
+    const jt = await admin.nodes.joinTokens.create({ ttl_hours: 1 });
+    expect(jt.token).toMatch(/^swgj_/);
+    expect((await admin.nodes.joinTokens.list()).items.map((t) => t.id)).toEqual([jt.id]);
+    const { node_id, credential } = await makeClient().nodes.register({
+      join_token: jt.token,
+      name: 'node-a',
+      runtimes: ['runc'],
+      capacity: { memory_bytes: 1024 ** 3, cpu_milli: 2000, disk_bytes: 10 * 1024 ** 3 },
+    });
+    const node = makeClient({ token: credential });
+    expect(await node.nodes.heartbeat(node_id)).toMatchObject({ status: 'ready' });
+    const resources = {
+      memory_total_bytes: 1024 ** 3,
+      memory_used_bytes: 0,
+      cpu_milli_total: 2000,
+      cpu_milli_used: 0,
+      disk_total_bytes: 10 * 1024 ** 3,
+      disk_used_bytes: 0,
+      instance_count: 0,
+    };
+    expect(await node.nodes.reportStatus(node_id, { instances: [], resources })).toMatchObject({
+      status: 'ready',
+    });
+    expect(await node.nodes.desiredState(node_id)).toEqual({ revision: 0, instances: [] });
+    expect((await admin.nodes.get('node-a')).status).toBe('ready');
+    await admin.nodes.joinTokens.revoke(jt.id);
+    expect((await admin.nodes.joinTokens.list()).items).toEqual([]);
+  });
+
   it('creates an API token that works as a bearer, lists and revokes it', async () => {
     const created = await admin.tokens.create({ name: 'ci', scopes: ['apps:read:*'] });
     expect(created.token).toMatch(/^swg_/);

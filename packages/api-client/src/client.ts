@@ -22,6 +22,14 @@ import type {
   Member,
   MemberAdd,
   Node,
+  JoinToken,
+  JoinTokenCreate,
+  JoinTokenCreated,
+  NodeRegister,
+  NodeRegistered,
+  NodeStatusReport,
+  NodeAck,
+  DesiredState,
   OpenApiDocument,
   Org,
   OrgCreate,
@@ -159,6 +167,25 @@ export function createClient(options: ClientOptions) {
       list: (): Promise<Items<Node>> => t.send({ method: 'GET', path: '/v1/nodes', auth: true }),
       get: (node: string): Promise<Node> =>
         t.send({ method: 'GET', path: path`/v1/nodes/${node}`, auth: true }),
+      /** Join tokens let a new node register (admins); the token is shown once. */
+      joinTokens: {
+        create: (input: JoinTokenCreate = {}): Promise<JoinTokenCreated> =>
+          t.send({ method: 'POST', path: '/v1/nodes/join-tokens', body: input, auth: true }),
+        list: (): Promise<Items<JoinToken>> =>
+          t.send({ method: 'GET', path: '/v1/nodes/join-tokens', auth: true }),
+        revoke: (id: string): Promise<void> =>
+          t.send({ method: 'DELETE', path: path`/v1/nodes/join-tokens/${id}`, auth: true }),
+      },
+      /** The agent's side: register with a join token, then use the node credential as the token. */
+      register: (input: NodeRegister): Promise<NodeRegistered> =>
+        t.send({ method: 'POST', path: '/v1/nodes/register', body: input, auth: false }),
+      reportStatus: (node: string, report: NodeStatusReport): Promise<NodeAck> =>
+        t.send({ method: 'POST', path: path`/v1/nodes/${node}/status`, body: report, auth: true }),
+      heartbeat: (node: string): Promise<NodeAck> =>
+        t.send({ method: 'POST', path: path`/v1/nodes/${node}/heartbeat`, auth: true }),
+      /** The desired state once; agents keep the WebSocket at the same path open instead. */
+      desiredState: (node: string): Promise<DesiredState> =>
+        t.send({ method: 'GET', path: path`/v1/nodes/${node}/watch`, auth: true }),
     },
 
     audit: {

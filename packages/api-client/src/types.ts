@@ -32,6 +32,14 @@ export type Domain = z.infer<typeof schemas.domain>;
 export type VolumeCreate = z.input<typeof schemas.volumeCreate>;
 export type Volume = z.infer<typeof schemas.volume>;
 export type Node = z.infer<typeof schemas.node>;
+export type JoinTokenCreate = z.input<typeof schemas.joinTokenCreate>;
+export type JoinToken = z.infer<typeof schemas.joinToken>;
+export type JoinTokenCreated = z.infer<typeof schemas.joinTokenCreated>;
+export type NodeRegister = z.input<typeof schemas.nodeRegister>;
+export type NodeRegistered = z.infer<typeof schemas.nodeRegistered>;
+export type NodeStatusReport = z.input<typeof schemas.nodeStatusReport>;
+export type NodeAck = z.infer<typeof schemas.nodeAck>;
+export type DesiredState = z.infer<typeof schemas.desiredState>;
 
 export type AuditEntry = z.infer<typeof schemas.auditEntry>;
 export type AuditPage = z.infer<typeof schemas.auditPage>;

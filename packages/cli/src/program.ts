@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
+import { registerAgent } from './commands/agent.js';
 import { registerApps } from './commands/apps.js';
 import { registerAudit } from './commands/audit.js';
 import { registerAuth } from './commands/auth.js';
@@ -42,6 +43,7 @@ Listings take --json. Errors print one line on stderr and exit 1; usage errors e
   registerTokens(program, io);
   registerAudit(program, io);
   registerImages(program, io);
+  registerAgent(program, io);
   return program;
 }
 

@@ -1,0 +1,32 @@
+import { z } from 'zod';
+
+/** Reconnect backoff of the watch: doubles from `initialMs` up to `maxMs`, with jitter. */
+export const backoffSchema = z.strictObject({
+  initialMs: z.number().int().min(10).default(500),
+  maxMs: z.number().int().min(10).default(30_000),
+});
+export type WatchBackoff = z.infer<typeof backoffSchema>;
+
+/** The agent's settings, gathered by its caller (the CLI); nothing here reads the environment. */
+export const agentConfigSchema = z.strictObject({
+  /** The control plane's base URL, e.g. http://10.0.0.1:8080. */
+  url: z.url({ protocol: /^https?$/ }),
+  /** Needed only on the first start; afterwards the stored node credential is used. */
+  joinToken: z.string().min(1).max(256).optional(),
+  /** The agent keeps its credential, instance records and leases here. */
+  dataDir: z.string().min(1),
+  /** The node's name at registration (a DNS label). */
+  name: z
+    .string()
+    .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'a DNS label: a-z, 0-9 and -, at most 63 characters'),
+  zone: z.string().min(1).max(64).optional(),
+  heartbeatMs: z.number().int().min(10).default(10_000),
+  reconcileMs: z.number().int().min(10).default(10_000),
+  backoff: backoffSchema.default({ initialMs: 500, maxMs: 30_000 }),
+  /** Per-request timeout of the HTTP calls to the control plane. */
+  requestTimeoutMs: z.number().int().min(10).default(10_000),
+  bridgeName: z.string().min(1).max(15).default('swg0'),
+  cidr: z.string().min(1).default('10.88.0.0/16'),
+});
+export type AgentConfigInput = z.input<typeof agentConfigSchema>;
+export type AgentConfig = z.output<typeof agentConfigSchema>;

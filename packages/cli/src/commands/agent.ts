@@ -1,0 +1,88 @@
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { Option } from 'commander';
+import { defaultDataDir } from '../data-dir.js';
+import type { Io } from '../io.js';
+import { note } from '../io.js';
+import { CliError } from '../errors.js';
+
+interface AgentFlags {
+  join: string;
+  token?: string;
+  dataDir?: string;
+  name?: string;
+  zone?: string;
+  logLevel: string;
+}
+
+/** Stopping only closes the link to the control plane; a hang there must not keep the process up. */
+const STOP_TIMEOUT_MS = 10_000;
+
+/** The host name as a DNS label, the node's default name. */
+export function nodeNameOf(host: string): string {
+  const label = host
+    .toLowerCase()
+    .split('.')[0]
+    ?.replace(/[^a-z0-9-]/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 63);
+  return label || 'node';
+}
+
+async function runAgent(io: Io, flags: AgentFlags): Promise<void> {
+  // Imported here so client commands do not load the agent and the driver.
+  const [{ Agent }, { RuncDriver }, { createLogger }] = await Promise.all([
+    import('@shellwego/agent'),
+    import('@shellwego/driver-runc'),
+    import('@shellwego/control-plane'),
+  ]);
+  const logger = createLogger(flags.logLevel, 2);
+  const agent = await Agent.start({
+    config: {
+      url: flags.join,
+      ...(flags.token === undefined ? {} : { joinToken: flags.token }),
+      // Beside the control plane's files when both roles share a data dir (`up` on one machine).
+      dataDir: join(flags.dataDir ?? defaultDataDir(io), 'agent'),
+      name: flags.name ?? nodeNameOf(hostname()),
+      ...(flags.zone === undefined ? {} : { zone: flags.zone }),
+    },
+    driver: new RuncDriver(),
+    logger,
+  });
+  note(io, `Agent running as node ${agent.state().nodeId}.`);
+
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
+  note(io, `${signal}: stopping (instances keep running)`);
+  const forced = new Promise<string>((resolve) => {
+    setTimeout(() => resolve(`did not stop within ${STOP_TIMEOUT_MS / 1000} s`), STOP_TIMEOUT_MS).unref();
+    for (const s of ['SIGINT', 'SIGTERM'] as const) process.once(s, () => resolve(`${s} again`));
+  });
+  const stopped = await Promise.race([agent.stop().then(() => null), forced]);
+  if (stopped !== null) throw new CliError('SHUTDOWN_FORCED', `stopped before closing cleanly: ${stopped}`);
+}
+
+export function registerAgent(program: Command, io: Io): void {
+  program
+    .command('agent')
+    .summary('Run the node agent: join a control plane and run the instances it schedules here')
+    .description(
+      'Run the node agent (as root, for runc and the node network). The first start registers the node\n' +
+        'with a join token (`--token`); the node credential it receives is kept in <data dir>/agent/node.json\n' +
+        'and later starts need no token. Stopping the agent leaves its instances running.',
+    )
+    .requiredOption('--join <url>', "the control plane's URL, e.g. http://10.0.0.1:8080")
+    .option('--token <token>', 'join token from an admin (first start only)')
+    .option('--data-dir <dir>', 'where the agent keeps its state (default: as for `shellwego up`)')
+    .option('--name <name>', "the node's name (default: the host name)")
+    .option('--zone <zone>', "the node's zone (default: the join token's)")
+    .addOption(
+      new Option('--log-level <level>', 'log verbosity (logs are JSON lines on stderr)')
+        .choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+        .default('info'),
+    )
+    .action((flags: AgentFlags) => runAgent(io, flags));
+}
