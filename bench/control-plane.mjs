@@ -7,7 +7,7 @@
 // forced GC over IPC; the load comes from this process, so the two never share an event loop.
 import { Buffer } from 'node:buffer';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import { dirname, join, relative } from 'node:path';
@@ -16,6 +16,7 @@ import { createInterface } from 'node:readline';
 import { clearInterval, clearTimeout, setInterval, setTimeout } from 'node:timers';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { cleanup, children, intEnv, makeTempDir } from './lib/lifecycle.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -34,45 +35,8 @@ const settings = {
 const GOAL_RATIO = 1.6;
 const MiB = 1024 * 1024;
 
-function intEnv(name, fallback) {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) {
-    console.error(`bench: ${name} must be a positive integer (got ${raw})`);
-    process.exit(2);
-  }
-  return n;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Children and temporary directories, cleaned up on every way out (normal end, error, Ctrl-C).
-
-const children = new Set();
-const tempDirs = new Set();
-
-function cleanup() {
-  for (const child of children) {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  }
-  children.clear();
-  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
-  tempDirs.clear();
-}
-process.on('exit', cleanup);
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-  process.on(signal, () => {
-    console.error(`\nbench: ${signal}, cleaning up`);
-    cleanup();
-    process.exit(130);
-  });
-}
-
-function makeTempDir() {
-  const dir = mkdtempSync(join(os.tmpdir(), 'swg-bench-'));
-  tempDirs.add(dir);
-  return dir;
-}
 
 /** Starts `node --expose-gc bench/<script> …args` and resolves with its ready line. */
 function startChild(label, script, args = []) {

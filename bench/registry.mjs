@@ -14,9 +14,7 @@ import {
   existsSync,
   lstatSync,
   mkdirSync,
-  mkdtempSync,
   readdirSync,
-  rmSync,
   statSync,
   utimesSync,
   writeFileSync,
@@ -26,6 +24,7 @@ import { dirname, join, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { clearTimeout, setTimeout } from 'node:timers';
 import { fileURLToPath } from 'node:url';
+import { cleanup, children, intEnv, makeTempDir, removeTempDir } from './lib/lifecycle.mjs';
 import { gunzipSync } from 'node:zlib';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -43,52 +42,11 @@ const MiB = 1024 * 1024;
 const REPO = 'bench/img';
 const COMMAND_TIMEOUT_MS = 10 * 60_000;
 
-function intEnv(name, fallback) {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) {
-    console.error(`bench: ${name} must be a positive integer (got ${raw})`);
-    process.exit(2);
-  }
-  return n;
-}
-
 // ---------------------------------------------------------------------------------------------
 // Children, temporary directories and the registry, cleaned up on every way out (normal end,
 // error, Ctrl-C). The registry is testkit's: its own exit hook stops it on process exit too.
 
-const children = new Set();
-const tempDirs = new Set();
 let registry = null;
-
-function cleanup() {
-  for (const child of children) {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  }
-  children.clear();
-  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
-  tempDirs.clear();
-}
-process.on('exit', cleanup);
-for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-  process.on(signal, () => {
-    console.error(`\nbench: ${signal}, cleaning up`);
-    cleanup();
-    process.exit(130);
-  });
-}
-
-function makeTempDir(prefix = 'swg-bench-') {
-  const dir = mkdtempSync(join(os.tmpdir(), prefix));
-  tempDirs.add(dir);
-  return dir;
-}
-
-function removeTempDir(dir) {
-  rmSync(dir, { recursive: true, force: true });
-  tempDirs.delete(dir);
-}
 
 /** Runs a command to completion; rejects with its stderr on a non-zero exit. */
 function run(cmd, args) {

@@ -1,4 +1,5 @@
-import { open as openFile, mkdir, readFile, rename } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
+import { writeAtomically } from '../state/atomic-write.js';
 import { join } from 'node:path';
 import { PaasError } from '@shellwego/core';
 import { contains, intToIp, ipToInt, parseCidr } from './cidr.js';
@@ -141,23 +142,4 @@ async function readLeaseFile(file: string): Promise<LeaseFile | undefined> {
     seen.add(ip);
   }
   return parsed;
-}
-
-async function writeAtomically(file: string, content: string): Promise<void> {
-  const tmp = `${file}.${process.pid}.tmp`;
-  const handle = await openFile(tmp, 'w', 0o600);
-  try {
-    await handle.writeFile(content, 'utf8');
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await rename(tmp, file);
-  // The rename is durable only once the directory entry is on disk.
-  const dir = await openFile(join(file, '..'), 'r');
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
-  }
 }
