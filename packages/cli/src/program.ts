@@ -5,6 +5,7 @@ import { registerApps } from './commands/apps.js';
 import { registerAudit } from './commands/audit.js';
 import { registerAuth } from './commands/auth.js';
 import { registerImages } from './commands/images.js';
+import { registerNodes } from './commands/nodes.js';
 import { registerOrgs } from './commands/orgs.js';
 import { registerSecrets } from './commands/secrets.js';
 import { registerServe } from './commands/up.js';
@@ -40,6 +41,7 @@ Listings take --json. Errors print one line on stderr and exit 1; usage errors e
   registerApps(program, io);
   registerSecrets(program, io);
   registerOrgs(program, io);
+  registerNodes(program, io);
   registerTokens(program, io);
   registerAudit(program, io);
   registerImages(program, io);

@@ -25,6 +25,11 @@ export function normalizeUrl(raw: string, field = 'url'): string {
  * saved back.
  */
 export async function openClient(io: Io): Promise<ApiClient> {
+  return (await openSession(io)).client;
+}
+
+/** The client and the URL of the server it talks to. */
+export async function openSession(io: Io): Promise<{ client: ApiClient; url: string }> {
   const path = configPath(io);
   const saved = await readSession(path);
   const envUrl = io.env.SHELLWEGO_URL || undefined;
@@ -35,13 +40,13 @@ export async function openClient(io: Io): Promise<ApiClient> {
       hint: 'run `shellwego login --url URL --email E`, or set SHELLWEGO_URL and SHELLWEGO_TOKEN',
     });
   }
-  if (envToken !== undefined) return createClient({ baseUrl: url, token: envToken });
+  if (envToken !== undefined) return { client: createClient({ baseUrl: url, token: envToken }), url };
   if (saved === null || normalizeUrl(saved.url) !== url) {
     throw new CliError('NOT_LOGGED_IN', `not logged in to ${url}`, {
       hint: `run \`shellwego login --url ${url} --email E\`, or set SHELLWEGO_TOKEN`,
     });
   }
-  return createClient({
+  const client = createClient({
     baseUrl: url,
     token: saved.access_token,
     refreshToken: saved.refresh_token,
@@ -52,4 +57,5 @@ export async function openClient(io: Io): Promise<ApiClient> {
         refresh_token: pair.refresh_token,
       }),
   });
+  return { client, url };
 }
