@@ -7,7 +7,7 @@
 // forced GC over IPC; the load comes from this process, so the two never share an event loop.
 import { Buffer } from 'node:buffer';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import { dirname, join, relative } from 'node:path';
@@ -16,7 +16,7 @@ import { createInterface } from 'node:readline';
 import { clearInterval, clearTimeout, setInterval, setTimeout } from 'node:timers';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { cleanup, children, intEnv, makeTempDir } from './lib/lifecycle.mjs';
+import { cleanup, children, intEnv, makeTempDir, requireBuilt } from './lib/lifecycle.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..');
@@ -235,16 +235,14 @@ function dirBytes(dir) {
 // ---------------------------------------------------------------------------------------------
 
 async function main() {
-  const missing = ['packages/core/dist/index.js', 'packages/control-plane/dist/index.js'].filter(
-    (p) => !existsSync(join(root, p)),
-  );
-  if (missing.length > 0) {
-    console.error(
-      `bench: the built packages are missing (${missing.join(', ')}).\n` +
-        'The bench runs the compiled control plane: run `npm run build` first, then `npm run bench`.',
-    );
+  if (
+    !requireBuilt(
+      root,
+      ['packages/core/dist/index.js', 'packages/control-plane/dist/index.js'],
+      'npm run bench',
+    )
+  )
     return 2;
-  }
   // The control plane runs bundled exactly as the shipped binary is (scripts/bundle.mjs).
   const { build } = await import('esbuild');
   const { bundleOptions } = await import('../scripts/bundle.mjs');

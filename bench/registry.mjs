@@ -24,7 +24,7 @@ import { dirname, join, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { clearTimeout, setTimeout } from 'node:timers';
 import { fileURLToPath } from 'node:url';
-import { cleanup, children, intEnv, makeTempDir, removeTempDir } from './lib/lifecycle.mjs';
+import { cleanup, children, intEnv, makeTempDir, removeTempDir, requireBuilt } from './lib/lifecycle.mjs';
 import { gunzipSync } from 'node:zlib';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -277,16 +277,14 @@ const median = (xs) => {
 };
 
 async function main() {
-  const missing = ['packages/registry/dist/index.js', 'packages/testkit/dist/index.js'].filter(
-    (p) => !existsSync(join(root, p)),
-  );
-  if (missing.length > 0) {
-    console.error(
-      `bench: the built packages are missing (${missing.join(', ')}).\n` +
-        'The bench runs the compiled registry package: run `npm run build` first, then `npm run bench:registry`.',
-    );
+  if (
+    !requireBuilt(
+      root,
+      ['packages/registry/dist/index.js', 'packages/testkit/dist/index.js'],
+      'npm run bench:registry',
+    )
+  )
     return 2;
-  }
   const tools = ['/usr/bin/skopeo', '/usr/bin/umoci'].filter((p) => !existsSync(p));
   if (tools.length > 0) {
     console.error(`bench: ${tools.join(' and ')} missing: apt-get install -y skopeo umoci`);

@@ -1,6 +1,6 @@
 // What every bench shares: integer knobs from the environment, and child processes and temporary
 // directories that are cleaned up on every way out (normal end, error, Ctrl-C).
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 
@@ -46,4 +46,15 @@ export function makeTempDir(prefix = 'swg-bench-') {
 export function removeTempDir(dir) {
   rmSync(dir, { recursive: true, force: true });
   tempDirs.delete(dir);
+}
+
+/** Prints how to build and returns false when one of the built files (`paths`, from the root) is missing. */
+export function requireBuilt(root, paths, benchCommand) {
+  const missing = paths.filter((p) => !existsSync(join(root, p)));
+  if (missing.length === 0) return true;
+  console.error(
+    `bench: the built packages are missing (${missing.join(', ')}).\n` +
+      `The bench runs the compiled packages: run \`npm run build\` first, then \`${benchCommand}\`.`,
+  );
+  return false;
 }

@@ -1,16 +1,7 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectErrorLine, expectSuccess, startCliSession } from './test-session.js';
-import type { CliSession } from './test-session.js';
+import { describe, expect, it } from 'vitest';
+import { expectErrorLine, expectSuccess, useLoggedInSession } from './test-session.js';
 
-let s: CliSession;
-
-beforeAll(async () => {
-  s = await startCliSession();
-  expectSuccess(await s.login());
-});
-afterAll(async () => {
-  await s?.close();
-});
+const s = useLoggedInSession();
 
 // The seed's example app (API.md "Apps"), as flags.
 const seedApp = [

@@ -1,18 +1,9 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectErrorLine, expectSuccess, startCliSession } from './test-session.js';
-import type { CliSession } from './test-session.js';
+import { describe, expect, it } from 'vitest';
+import { expectErrorLine, expectSuccess, useLoggedInSession } from './test-session.js';
 
-let s: CliSession;
-
-beforeAll(async () => {
-  s = await startCliSession();
-  expectSuccess(await s.login());
-});
-afterAll(async () => {
-  await s?.close();
-});
+const s = useLoggedInSession();
 
 /** An organization of its own with a few audit entries, so tampering with it leaves the others intact. */
 async function orgWithHistory(name: string): Promise<string> {

@@ -1,17 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { freePort, runCli } from '@shellwego/testkit';
-import { expectErrorLine, expectSuccess, startCliSession } from './test-session.js';
-import type { CliSession } from './test-session.js';
+import { expectErrorLine, useLoggedInSession } from './test-session.js';
 
-let s: CliSession;
-
-beforeAll(async () => {
-  s = await startCliSession();
-  expectSuccess(await s.login());
-});
-afterAll(async () => {
-  await s?.close();
-});
+const s = useLoggedInSession();
 
 describe('errors: one line on stderr, exit 1; usage errors exit 2', () => {
   it('names the field of a bad app name', async () => {

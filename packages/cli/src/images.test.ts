@@ -1,13 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { create } from 'tar';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RegistryClient, pushImage } from '@shellwego/registry';
 import { makeTempDir, removeDir, runCli, startRegistry } from '@shellwego/testkit';
 import type { RegistryServer } from '@shellwego/testkit';
 // The registry package's test image builder (test-only, so not among its exports).
-import { buildTestImage } from '../../registry/src/test-images.js';
+import { buildTestImage, ociLayoutTarball, pushTestImage } from '../../registry/src/test-images.js';
 import type { TestImage } from '../../registry/src/test-images.js';
 
 let registry: RegistryServer;
@@ -27,37 +25,9 @@ afterAll(async () => {
 const images = (...args: string[]) => runCli(['images', ...args, '--data-dir', dataDir]);
 const base = { files: { 'bin/hello': '#!/bin/sh\necho hello\n', 'etc/os-release': 'ID=test\n' } };
 
-async function seed(repo: string, image: TestImage): Promise<string> {
-  const ref = `${registry.host}/${repo}`;
-  await pushImage(new RegistryClient(), ref, image.push);
-  return ref;
-}
+const seed = (repo: string, image: TestImage): Promise<string> => pushTestImage(registry.host, repo, image);
 
-/** An OCI image layout (blobs, index.json, oci-layout) as a tarball, naming the image `name`. */
-async function ociTarball(image: TestImage, name: string): Promise<string> {
-  const layout = join(dir, 'layout');
-  await mkdir(join(layout, 'blobs', 'sha256'), { recursive: true });
-  const blobs = [
-    image.configBlob,
-    ...image.layers,
-    { digest: image.manifestDigest, bytes: image.manifest.bytes },
-  ];
-  for (const blob of blobs)
-    await writeFile(join(layout, 'blobs', 'sha256', blob.digest.slice(7)), blob.bytes);
-  await writeFile(join(layout, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
-  const manifests = [
-    {
-      mediaType: image.manifest.mediaType,
-      digest: image.manifestDigest,
-      size: image.manifest.bytes.byteLength,
-      annotations: { 'org.opencontainers.image.ref.name': name },
-    },
-  ];
-  await writeFile(join(layout, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests }));
-  const file = join(dir, 'layout.tar');
-  await create({ file, cwd: layout, portable: true }, ['oci-layout', 'index.json', 'blobs']);
-  return file;
-}
+const ociTarball = (image: TestImage, name: string): Promise<string> => ociLayoutTarball(image, name, dir);
 
 describe('shellwego images', () => {
   let pulled: { ref: string; image: TestImage };

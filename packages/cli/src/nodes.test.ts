@@ -1,17 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { request } from '@shellwego/testkit';
-import { expectErrorLine, expectSuccess, startCliSession } from './test-session.js';
-import type { CliSession } from './test-session.js';
+import { expectErrorLine, expectSuccess, useLoggedInSession } from './test-session.js';
 
-let s: CliSession;
-
-beforeAll(async () => {
-  s = await startCliSession();
-  expectSuccess(await s.login());
-});
-afterAll(async () => {
-  await s?.close();
-});
+const s = useLoggedInSession();
 
 describe('shellwego nodes', () => {
   it('creates a join token with the command to run, and lists the node that joined with it', async () => {

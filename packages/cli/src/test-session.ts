@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { makeTempDir, removeDir, runCli, startTestControlPlane } from '@shellwego/testkit';
 import type { CliResult, TestControlPlane } from '@shellwego/testkit';
 
@@ -54,4 +54,35 @@ export function expectErrorLine(r: CliResult, code: string): string {
   expect(line).toContain(`(${code})`);
   expect(r.stderr).not.toMatch(/\n\s+at /);
   return line;
+}
+
+/** A session logged in as the first admin for a whole test file: started in beforeAll, closed in afterAll. */
+export function useLoggedInSession(): CliSession {
+  let current: CliSession | undefined;
+  beforeAll(async () => {
+    current = await startCliSession();
+    expectSuccess(await current.login());
+  });
+  afterAll(async () => {
+    await current?.close();
+  });
+  const get = (): CliSession => {
+    if (!current) throw new Error('the CLI session starts in beforeAll');
+    return current;
+  };
+  return {
+    get cp() {
+      return get().cp;
+    },
+    get home() {
+      return get().home;
+    },
+    get configFile() {
+      return get().configFile;
+    },
+    cli: (args, opts) => get().cli(args, opts),
+    login: () => get().login(),
+    savedConfig: () => get().savedConfig(),
+    close: () => get().close(),
+  };
 }

@@ -3,10 +3,8 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { makeTempDir, removeDir, startRegistry } from '@shellwego/testkit';
 import type { RegistryServer } from '@shellwego/testkit';
-import { RegistryClient } from './client/http.js';
 import { ImageStore } from './images.js';
-import { pushImage } from './push/push.js';
-import { buildTestImage } from './test-images.js';
+import { buildTestImage, pushTestImage } from './test-images.js';
 import type { TestLayerSpec } from './test-images.js';
 import { tarball } from './unpack/test-tar.js';
 
@@ -34,10 +32,7 @@ afterEach(async () => {
 });
 
 async function seed(repo: string, layers: TestLayerSpec[]): Promise<string> {
-  const image = await buildTestImage({ layers });
-  const ref = `${registry.host}/${repo}`;
-  await pushImage(new RegistryClient(), ref, image.push);
-  return ref;
+  return pushTestImage(registry.host, repo, await buildTestImage({ layers }));
 }
 
 async function unpackedTrees(): Promise<string[]> {

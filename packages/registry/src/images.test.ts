@@ -1,14 +1,11 @@
-import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { create } from 'tar';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { makeTempDir, removeDir, startRegistry } from '@shellwego/testkit';
 import type { RegistryServer } from '@shellwego/testkit';
-import { RegistryClient } from './client/http.js';
 import type { LayerProgress } from './client/progress.js';
 import { ImageStore } from './images.js';
-import { pushImage } from './push/push.js';
-import { buildTestImage } from './test-images.js';
+import { buildTestImage, ociLayoutTarball, pushTestImage } from './test-images.js';
 import type { TestImage } from './test-images.js';
 
 let registry: RegistryServer;
@@ -31,35 +28,9 @@ afterEach(async () => {
 
 const base = { files: { 'bin/hello': '#!/bin/sh\necho hello\n', 'etc/os-release': 'ID=test\n' } };
 
-async function seed(repo: string, image: TestImage): Promise<string> {
-  const ref = `${registry.host}/${repo}`;
-  await pushImage(new RegistryClient(), ref, image.push);
-  return ref;
-}
+const seed = (repo: string, image: TestImage): Promise<string> => pushTestImage(registry.host, repo, image);
 
-/** An OCI image layout tarball holding `image` under `name`. */
-async function ociTarball(image: TestImage, name: string): Promise<string> {
-  const layout = join(dir, 'layout');
-  await mkdir(join(layout, 'blobs', 'sha256'), { recursive: true });
-  const blobs = [
-    image.configBlob,
-    ...image.layers,
-    { digest: image.manifestDigest, bytes: image.manifest.bytes },
-  ];
-  for (const blob of blobs)
-    await writeFile(join(layout, 'blobs', 'sha256', blob.digest.slice(7)), blob.bytes);
-  await writeFile(join(layout, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
-  const entry = {
-    mediaType: image.manifest.mediaType,
-    digest: image.manifestDigest,
-    size: image.manifest.bytes.byteLength,
-    annotations: { 'org.opencontainers.image.ref.name': name },
-  };
-  await writeFile(join(layout, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests: [entry] }));
-  const file = join(dir, 'image.tar');
-  await create({ file, cwd: layout, portable: true }, ['oci-layout', 'index.json', 'blobs']);
-  return file;
-}
+const ociTarball = (image: TestImage, name: string): Promise<string> => ociLayoutTarball(image, name, dir);
 
 describe('ImageStore', () => {
   it('pulls and unpacks once; a re-pull downloads nothing; list shows the image', async () => {

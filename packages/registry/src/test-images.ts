@@ -9,6 +9,8 @@ import type { Platform } from './client/config.js';
 import { MediaTypes } from './client/manifest.js';
 import type { Descriptor } from './client/manifest.js';
 import type { PushBlob, PushImageInput, PushManifest } from './push/push.js';
+import { pushImage } from './push/push.js';
+import { RegistryClient } from './client/http.js';
 
 export type TestLayerSpec =
   | {
@@ -126,4 +128,37 @@ export function buildTestIndex(
     manifest: { mediaType: MediaTypes.ociIndex, bytes },
     digest: sha256(bytes),
   };
+}
+
+/** Pushes `image` to `<registryHost>/<repo>` with our own push code and returns the reference. */
+export async function pushTestImage(registryHost: string, repo: string, image: TestImage): Promise<string> {
+  const ref = `${registryHost}/${repo}`;
+  await pushImage(new RegistryClient(), ref, image.push);
+  return ref;
+}
+
+/** An OCI image layout (blobs, index.json, oci-layout) of `image` as `<dir>/layout.tar`, naming it `name`. */
+export async function ociLayoutTarball(image: TestImage, name: string, dir: string): Promise<string> {
+  const layout = join(dir, 'layout');
+  await mkdir(join(layout, 'blobs', 'sha256'), { recursive: true });
+  const blobs = [
+    image.configBlob,
+    ...image.layers,
+    { digest: image.manifestDigest, bytes: image.manifest.bytes },
+  ];
+  for (const blob of blobs)
+    await writeFile(join(layout, 'blobs', 'sha256', blob.digest.slice(7)), blob.bytes);
+  await writeFile(join(layout, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
+  const manifests = [
+    {
+      mediaType: image.manifest.mediaType,
+      digest: image.manifestDigest,
+      size: image.manifest.bytes.byteLength,
+      annotations: { 'org.opencontainers.image.ref.name': name },
+    },
+  ];
+  await writeFile(join(layout, 'index.json'), JSON.stringify({ schemaVersion: 2, manifests }));
+  const file = join(dir, 'layout.tar');
+  await create({ file, cwd: layout, portable: true }, ['oci-layout', 'index.json', 'blobs']);
+  return file;
 }

@@ -10,3 +10,4 @@ export { startRegistry, type RegistryServer, type StartRegistryOptions } from '.
 export { startTestControlPlane, request } from './control-plane.js';
 export type { TestControlPlane, TestResponse } from './control-plane.js';
 export { runCli, startShellwegoProcess, type CliResult, type ShellwegoProcess } from './cli.js';
+export { buildBusyboxRootfs, mountsUnder, registerRuncExitCleanup } from './runc.js';

@@ -1,10 +1,15 @@
 // A real node for executor tests: a busybox image tree with a web root, runc state, a bridge with a free subnet.
 // Everything carries this run's prefix and is removed in cleanup() or, if the run dies, by the exit hook.
-import { execSync } from 'node:child_process';
-import { copyFile, mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { InstanceSpec } from '@shellwego/driver-sdk';
-import { makeTempDir, onExitCleanup, removeDir } from '@shellwego/testkit';
+import {
+  buildBusyboxRootfs,
+  makeTempDir,
+  mountsUnder,
+  registerRuncExitCleanup,
+  removeDir,
+} from '@shellwego/testkit';
 import { run } from '../network/exec.js';
 import { NetworkManager } from '../network/network-manager.js';
 import { freeSubnet, registerExitCleanup, removeOwned, uniquePrefix } from '../network/test-net.js';
@@ -25,17 +30,6 @@ export interface ExecutorTestEnv {
   cleanup(): Promise<void>;
 }
 
-const applets = ['sh', 'httpd', 'sleep', 'echo'];
-
-async function buildRootfs(dir: string): Promise<void> {
-  await mkdir(join(dir, 'bin'), { recursive: true });
-  await copyFile('/bin/busybox', join(dir, 'bin', 'busybox'));
-  // Relative links: absolute ones would point outside the image.
-  for (const a of applets) await symlink('busybox', join(dir, 'bin', a));
-  for (const d of ['proc', 'dev', 'sys', 'tmp', 'run', 'www']) await mkdir(join(dir, d), { recursive: true });
-  await writeFile(join(dir, 'www', 'index.html'), 'hello from busybox\n');
-}
-
 export async function makeExecutorTestEnv(): Promise<ExecutorTestEnv> {
   const dir = await makeTempDir('swg-exec-');
   const prefix = await uniquePrefix();
@@ -49,27 +43,14 @@ export async function makeExecutorTestEnv(): Promise<ExecutorTestEnv> {
 
   // Registered before anything is created; newest runs first, so containers and mounts go before links and files.
   const cancelNet = registerExitCleanup(prefix);
-  const cancelRunc = onExitCleanup(() => {
-    for (const cmd of [
-      `for c in $(runc --root ${runcRoot} list -q 2>/dev/null); do runc --root ${runcRoot} delete --force $c; done`,
-      `grep -o ' ${dir}[^ ]*' /proc/mounts | sort -r | xargs -r -n1 umount -l`,
-      `rm -rf ${dir}`,
-    ]) {
-      try {
-        execSync(cmd, { stdio: 'ignore', shell: '/bin/sh' });
-      } catch {
-        // best effort: one failure must not stop the rest
-      }
-    }
+  const cancelRunc = registerRuncExitCleanup(dir, runcRoot);
+  await buildBusyboxRootfs(rootfs, {
+    applets: ['sh', 'httpd', 'sleep', 'echo'],
+    files: { 'www/index.html': 'hello from busybox\n' },
   });
-  await buildRootfs(rootfs);
   await mkdir(agentStateDir, { recursive: true });
 
-  const mounts = async (): Promise<string[]> =>
-    (await readFile('/proc/mounts', 'utf8'))
-      .split('\n')
-      .map((l) => l.split(' ')[1] ?? '')
-      .filter((m) => m.startsWith(dir));
+  const mounts = (): Promise<string[]> => mountsUnder(dir);
   const runcContainers = async (): Promise<string[]> =>
     (await run('runc', ['--root', runcRoot, 'list', '-q']).catch(() => '')).split('\n').filter(Boolean);
 

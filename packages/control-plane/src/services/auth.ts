@@ -10,8 +10,9 @@ import { resolveOrg } from './orgs-lookup.js';
 import { createOrgInTx } from './orgs.js';
 import { isUniqueViolation } from '../store/db.js';
 
-// A hash to compare against when the e-mail is unknown, so a login takes as long either way.
-const dummyHash = hashPassword('not-a-real-password');
+// A hash to compare against when the e-mail is unknown, so a login takes as long either way. Made on
+// first need: at import it would cost every start a 16 MiB scrypt run.
+let dummyHash: Promise<string> | undefined;
 
 export class AuthService {
   /** API tokens are checked on every call; their last_used_at is written at most once a minute. */
@@ -28,7 +29,10 @@ export class AuthService {
       .select(['id', 'password_hash'])
       .where('email', '=', email)
       .executeTakeFirst();
-    const ok = await verifyPassword(password, user?.password_hash ?? (await dummyHash));
+    const ok = await verifyPassword(
+      password,
+      user?.password_hash ?? (await (dummyHash ??= hashPassword('not-a-real-password'))),
+    );
     if (!user || !ok) throw new PaasError('INVALID_CREDENTIALS', 'wrong e-mail or password');
     return this.issuePair(user.id, newId('rtf'));
   }

@@ -1,11 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { readFile, readdir } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { InstanceSpec } from '@shellwego/driver-sdk';
-import { makeTempDir, onExitCleanup, removeDir } from '@shellwego/testkit';
+import {
+  buildBusyboxRootfs,
+  makeTempDir,
+  mountsUnder,
+  registerRuncExitCleanup,
+  removeDir,
+} from '@shellwego/testkit';
 import { runTool } from './run-tool.js';
-import { buildBusyboxRootfs } from './test-rootfs.js';
-import { execSync } from 'node:child_process';
 
 export interface RuncTestEnv {
   dir: string;
@@ -26,20 +30,7 @@ export async function makeRuncTestEnv(): Promise<RuncTestEnv> {
   const logDir = join(dir, 'logs');
   const runcRoot = join(stateDir, 'runc');
 
-  // Synchronous because nothing async runs at exit: force-delete containers, unmount, remove.
-  const cancelExitHook = onExitCleanup(() => {
-    for (const cmd of [
-      `for c in $(runc --root ${runcRoot} list -q 2>/dev/null); do runc --root ${runcRoot} delete --force $c; done`,
-      `grep -o ' ${dir}[^ ]*' /proc/mounts | sort -r | xargs -r -n1 umount -l`,
-      `rm -rf ${dir}`,
-    ]) {
-      try {
-        execSync(cmd, { stdio: 'ignore', shell: '/bin/sh' });
-      } catch {
-        // best effort
-      }
-    }
-  });
+  const cancelExitHook = registerRuncExitCleanup(dir, runcRoot);
 
   return {
     dir,
@@ -78,13 +69,7 @@ export async function makeRuncTestEnv(): Promise<RuncTestEnv> {
   };
 }
 
-export async function mountsUnder(dir: string): Promise<string[]> {
-  const text = await readFile('/proc/mounts', 'utf8');
-  return text
-    .split('\n')
-    .map((l) => l.split(' ')[1] ?? '')
-    .filter((m) => m.startsWith(dir));
-}
+export { mountsUnder };
 
 /** What runc or the kernel still holds for a container id: runc state, mounts, cgroup dirs. */
 export async function leftoversOf(runcRoot: string, instanceDir: string, id: string): Promise<string[]> {
