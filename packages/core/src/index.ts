@@ -46,4 +46,6 @@ export type {
   NodeInstanceStatus,
   NodeAck,
   DesiredState,
+  DesiredInstanceWire,
+  InstanceWireSpec,
 } from './schemas/nodes.js';

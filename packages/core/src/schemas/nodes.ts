@@ -78,12 +78,37 @@ export const nodeAck = z.object({
 });
 export type NodeAck = z.infer<typeof nodeAck>;
 
+/**
+ * What the control plane asks a node to run for one instance: the release's settings, node-independent. The agent
+ * resolves it into a driver's InstanceSpec (pulls the image, merges the image config, picks paths on the node).
+ * `secrets` carries values: the agent keeps them in memory only and compares specs by `secret_versions`.
+ */
+export const instanceWireSpec = z.object({
+  app_id: z.string(),
+  app_name: z.string(),
+  release_id: z.string(),
+  release_version: z.number().int(),
+  /** Pinned by digest (`repo@sha256:…`) once the control plane resolved it; a name the node pulls otherwise. */
+  image: z.string(),
+  runtime: z.string(),
+  env: z.record(z.string(), z.string()),
+  secrets: z.record(z.string(), z.string()),
+  secret_versions: z.record(z.string(), z.number().int()),
+  resources: z.object({ memory_bytes: z.number().int(), cpu_milli: z.number().int() }),
+  port: z.number().int(),
+  health_check: z.object({ path: z.string(), interval_ms: z.number().int(), timeout_ms: z.number().int() }),
+});
+export type InstanceWireSpec = z.infer<typeof instanceWireSpec>;
+
+export const restartPolicy = z.enum(['always', 'on-failure', 'never']);
+
 /** One message on the watch WebSocket: the node's full desired state. */
 export const desiredInstance = z.object({
   id: z.string(),
   app_id: z.string(),
-  image: z.string().nullable(),
-  runtime: z.string(),
+  spec: instanceWireSpec,
+  restart_policy: restartPolicy,
 });
+export type DesiredInstanceWire = z.infer<typeof desiredInstance>;
 export const desiredState = z.object({ revision: z.number().int(), instances: z.array(desiredInstance) });
 export type DesiredState = z.infer<typeof desiredState>;
