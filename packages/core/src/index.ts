@@ -49,3 +49,4 @@ export type {
   DesiredInstanceWire,
   InstanceWireSpec,
 } from './schemas/nodes.js';
+export type { EdgeUpstream, EdgeRoute, EdgeRouteTable } from './schemas/edge.js';

@@ -4,3 +4,4 @@ export * from './orgs.js';
 export * from './apps.js';
 export * from './resources.js';
 export * from './nodes.js';
+export * from './edge.js';
