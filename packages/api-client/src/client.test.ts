@@ -241,6 +241,71 @@ describe('api-client against a real control plane', () => {
     expect((await admin.nodes.joinTokens.list()).items).toEqual([]);
   });
 
+  it('deploys through a node that reports its instance healthy; cancels, rolls back, reads events and routes', async () => {
+    const jt = await admin.nodes.joinTokens.create();
+    const { node_id, credential } = await makeClient().nodes.register({
+      join_token: jt.token,
+      name: 'node-deploy',
+      runtimes: ['container'],
+      capacity: { memory_bytes: 8 * 1024 ** 3, cpu_milli: 4000, disk_bytes: 10 * 1024 ** 3 },
+    });
+    const node = makeClient({ token: credential });
+    const resources = {
+      memory_total_bytes: 8 * 1024 ** 3,
+      memory_used_bytes: 0,
+      cpu_milli_total: 4000,
+      cpu_milli_used: 0,
+      disk_total_bytes: 10 * 1024 ** 3,
+      disk_used_bytes: 0,
+      instance_count: 1,
+    };
+    // 2 GiB: more than the 1 GiB node of the test above offers, so the instance lands here.
+    await admin.apps.create({ name: 'deployed', port: 8080, resources: { memory: '2g' } });
+    const first = await admin.apps.deploy('deployed', { image: 'registry.test/deployed:v1' });
+    expect(first).toMatchObject({ status: 'pending', release: 1 });
+    // The node learns its instance from its desired state, then says it runs and is healthy.
+    await expect.poll(async () => (await node.nodes.desiredState(node_id)).instances.length).toBe(1);
+    const [wanted] = (await node.nodes.desiredState(node_id)).instances;
+    expect(wanted?.spec).toMatchObject({
+      image: 'registry.test/deployed:v1',
+      port: 8080,
+      app_name: 'deployed',
+    });
+    await node.nodes.reportStatus(node_id, {
+      instances: [{ id: wanted!.id, state: 'running', health: 'healthy', address: '10.88.0.9' }],
+      resources,
+    });
+    await expect.poll(async () => (await admin.deployments.get(first.id)).status).toBe('succeeded');
+    expect(await admin.apps.get('deployed')).toMatchObject({
+      status: 'running',
+      release: { version: 1 },
+      instances: [{ id: wanted!.id, address: '10.88.0.9:8080', routed: true }],
+    });
+    const table = await admin.edgeRoutes();
+    expect(table.routes.find((r) => r.hostname === 'deployed.localhost')?.upstreams).toEqual([
+      { id: wanted!.id, address: '10.88.0.9:8080', weight: 100 },
+    ]);
+
+    const second = await admin.deployments.create({ app_id: 'deployed', image: 'registry.test/deployed:v2' });
+    expect((await admin.deployments.cancel(second.id)).status).toBe('cancelled');
+    expect((await rejection(admin.deployments.cancel(second.id))).code).toBe('DEPLOYMENT_FINISHED');
+    expect((await admin.apps.deployments('deployed')).items.map((d) => d.status)).toEqual([
+      'cancelled',
+      'succeeded',
+    ]);
+    expect((await admin.apps.releases('deployed')).items.map((r) => [r.version, r.current])).toEqual([
+      [2, false],
+      [1, true],
+    ]);
+    const back = await admin.apps.rollback('deployed', 1);
+    expect(back).toMatchObject({ release: 3 });
+    expect((await rejection(admin.apps.rollback('deployed', 99))).code).toBe('RELEASE_NOT_FOUND');
+    const types = (await admin.events()).items.map((e) => e.type);
+    expect(types).toEqual(
+      expect.arrayContaining(['deployment.created', 'deployment.succeeded', 'deployment.cancelled']),
+    );
+  });
+
   it('creates an API token that works as a bearer, lists and revokes it', async () => {
     const created = await admin.tokens.create({ name: 'ci', scopes: ['apps:read:*'] });
     expect(created.token).toMatch(/^swg_/);

@@ -30,6 +30,12 @@ import type {
   NodeStatusReport,
   NodeAck,
   DesiredState,
+  Deployment,
+  DeploymentCreate,
+  EdgeRouteTable,
+  PlatformEvent,
+  Release,
+  SeedDeploymentCreate,
   OpenApiDocument,
   Org,
   OrgCreate,
@@ -130,7 +136,39 @@ export function createClient(options: ClientOptions) {
         t.send({ method: 'PATCH', path: path`/v1/apps/${app}`, body, auth: true }),
       delete: (app: string): Promise<void> =>
         t.send({ method: 'DELETE', path: path`/v1/apps/${app}`, auth: true }),
+      /** Starts a deployment (202); follow it with deployments.get or the events stream. */
+      deploy: (app: string, body: DeploymentCreate = {}): Promise<Deployment> =>
+        t.send({ method: 'POST', path: path`/v1/apps/${app}/deployments`, body, auth: true }),
+      deployments: (app: string): Promise<Items<Deployment>> =>
+        t.send({ method: 'GET', path: path`/v1/apps/${app}/deployments`, auth: true }),
+      releases: (app: string): Promise<Items<Release>> =>
+        t.send({ method: 'GET', path: path`/v1/apps/${app}/releases`, auth: true }),
+      /** Deploys release `release` again (default: the one before the current). */
+      rollback: (app: string, release?: number): Promise<Deployment> =>
+        t.send({
+          method: 'POST',
+          path: path`/v1/apps/${app}/rollback`,
+          body: release === undefined ? {} : { release },
+          auth: true,
+        }),
     },
+
+    deployments: {
+      /** The seed's form of a deploy: `{app_id, image, resources, env}`. */
+      create: (body: SeedDeploymentCreate): Promise<Deployment> =>
+        t.send({ method: 'POST', path: '/v1/deployments', body, auth: true }),
+      get: (id: string): Promise<Deployment> =>
+        t.send({ method: 'GET', path: path`/v1/deployments/${id}`, auth: true }),
+      cancel: (id: string): Promise<Deployment> =>
+        t.send({ method: 'POST', path: path`/v1/deployments/${id}/cancel`, auth: true }),
+    },
+
+    /** Stored events after `since`; live ones come over the WebSocket at the same path. */
+    events: (since = 0): Promise<Items<PlatformEvent>> =>
+      t.send({ method: 'GET', path: '/v1/events', query: { since }, auth: true }),
+
+    /** The edge's route table (platform admins); edges keep the WebSocket at the same path open. */
+    edgeRoutes: (): Promise<EdgeRouteTable> => t.send({ method: 'GET', path: '/v1/edge/routes', auth: true }),
 
     secrets: {
       /** Sets (or replaces) one secret; the value is write-only. */

@@ -41,6 +41,13 @@ export type NodeStatusReport = z.input<typeof schemas.nodeStatusReport>;
 export type NodeAck = z.infer<typeof schemas.nodeAck>;
 export type DesiredState = z.infer<typeof schemas.desiredState>;
 
+export type DeploymentCreate = z.input<typeof schemas.deploymentCreate>;
+export type SeedDeploymentCreate = z.input<typeof schemas.seedDeploymentCreate>;
+export type Deployment = z.infer<typeof schemas.deployment>;
+export type Release = z.infer<typeof schemas.release>;
+export type PlatformEvent = z.infer<typeof schemas.platformEvent>;
+export type EdgeRouteTable = z.infer<typeof schemas.edgeRouteTable>;
+
 export type AuditEntry = z.infer<typeof schemas.auditEntry>;
 export type AuditPage = z.infer<typeof schemas.auditPage>;
 export type AuditVerification = z.infer<typeof schemas.auditVerification>;

@@ -13,6 +13,7 @@ import type { Services } from './services/index.js';
 import type { Deps } from './services/context.js';
 import { ensureFirstAdmin } from './services/bootstrap.js';
 import type { FirstAdmin } from './services/bootstrap.js';
+import type { RolloutOptions } from './services/rollout/controller.js';
 import { buildHttpServer } from './http/server.js';
 
 export const VERSION = '0.1.0';
@@ -59,7 +60,7 @@ export function createLogger(level: string, fd = 1): Logger {
 /** Wires everything (the only function that knows all the parts) and starts listening. */
 export async function startControlPlane(
   options: ControlPlaneOptions,
-  injected?: { logger?: Logger; now?: () => Date },
+  injected?: { logger?: Logger; now?: () => Date; rollout?: Partial<RolloutOptions> },
 ): Promise<ControlPlane> {
   const config = Object.freeze(controlPlaneConfig.parse(options));
   const logger = injected?.logger ?? createLogger(config.logLevel);
@@ -87,7 +88,7 @@ export async function startControlPlane(
         invitationTtlSeconds: 7 * 24 * 3600,
       },
     };
-    const services = await buildServices(deps);
+    const services = await buildServices(deps, injected?.rollout);
     const firstAdmin = await ensureFirstAdmin(deps, { email: config.adminEmail, org: config.orgName });
     const http = await buildHttpServer(services, logger, {
       version: VERSION,
@@ -102,6 +103,7 @@ export async function startControlPlane(
       });
     }, LIVENESS_INTERVAL_MS);
     liveness.unref();
+    services.rollout.start();
     const address = http.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
@@ -117,6 +119,7 @@ export async function startControlPlane(
       store,
       close: async () => {
         clearInterval(liveness);
+        await services.rollout.stop();
         await http.close();
         await store.close();
       },

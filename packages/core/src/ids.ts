@@ -30,6 +30,9 @@ export const idPrefixes = {
   invitation: 'inv',
   refresh: 'rt',
   joinToken: 'jt',
+  release: 'rel',
+  deployment: 'dep',
+  instance: 'ins',
 } as const;
 
 /** True when `value` looks like an id with `prefix` (so `{app}` can be a name or an id). */

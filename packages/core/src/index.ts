@@ -1,5 +1,6 @@
 // Errors: the catalogue shared by the API, the CLI and the dashboard.
 export { PaasError, isPaasError, notFound, errorCatalogue } from './errors.js';
+export { finishedDeploymentStatuses } from './schemas/deployments.js';
 export type { ErrorCode, ErrorBody, PaasErrorOptions } from './errors.js';
 
 // Resources: parsing and the math the runtimes need.
@@ -50,3 +51,12 @@ export type {
   InstanceWireSpec,
 } from './schemas/nodes.js';
 export type { EdgeUpstream, EdgeRoute, EdgeRouteTable } from './schemas/edge.js';
+export type {
+  Strategy,
+  DeploymentStatus,
+  DeploymentCreate,
+  Deployment,
+  Release,
+  PlatformEvent,
+} from './schemas/deployments.js';
+export type { AppInstance } from './schemas/apps.js';

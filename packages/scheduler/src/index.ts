@@ -1,1 +1,11 @@
-export {};
+// Placement: a read-only snapshot of nodes and instances plus requests in, a plan out. No I/O.
+export { place } from './place.js';
+export type {
+  ClusterSnapshot,
+  NodeSnapshot,
+  PlacedInstance,
+  PlacementRequest,
+  Placement,
+  PlacementFailure,
+  PlanResult,
+} from './types.js';

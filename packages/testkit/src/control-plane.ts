@@ -21,7 +21,10 @@ export interface TestControlPlane {
  */
 export async function startTestControlPlane(
   options: Partial<ControlPlaneOptions> = {},
-  injected: { now?: () => Date } = {},
+  injected: {
+    now?: () => Date;
+    rollout?: { sweepMs?: number; drainMs?: number; healthGraceMs?: number };
+  } = {},
 ): Promise<TestControlPlane> {
   const dataDir = options.dataDir ?? (await makeTempDir('swg-cp-'));
   const cp = await startControlPlane(
@@ -33,7 +36,8 @@ export async function startTestControlPlane(
       ...options,
       dataDir,
     },
-    injected,
+    // Faster sweeps and drains than production: tests wait on rollouts.
+    { ...injected, rollout: { sweepMs: 300, drainMs: 300, ...injected.rollout } },
   );
   if (!cp.firstAdmin) {
     await cp.close();

@@ -23,6 +23,7 @@ interface Fixture {
   node: string;
   tokenId: string;
   joinToken: string;
+  deployment: string;
 }
 
 type Attack =
@@ -71,6 +72,12 @@ const attacks: Record<string, Attack> = {
       },
     }),
   },
+  'POST /v1/apps/:app/deployments': { expect: 'denied', body: () => ({ image: 'evil:latest' }) },
+  'POST /v1/deployments': { expect: 'denied', body: (b) => ({ app_id: b.appId, image: 'evil:latest' }) },
+  'POST /v1/apps/:app/rollback': { expect: 'denied', body: () => ({}) },
+  'GET /v1/events': { expect: 'excludes', query: () => '?since=0' },
+  // The route table is the operator's: any tenant is refused, whatever the org.
+  'GET /v1/edge/routes': { expect: 'denied', also: [403] },
   'GET /v1/audit': { expect: 'denied', query: (b) => `?org=${b.org}` },
   'GET /v1/audit/verify': { expect: 'denied', query: (b) => `?org=${b.org}` },
 };
@@ -85,6 +92,7 @@ const paramValue: Record<string, (b: Fixture) => string> = {
   node: (b) => b.node,
   id: (b) => b.tokenId,
   join_token: (b) => b.joinToken,
+  deployment: (b) => b.deployment,
 };
 
 const nodeBody = {
@@ -145,7 +153,13 @@ describe.each(dialects)('tenant isolation on $name', ({ databaseUrl }) => {
       .execute();
     const jt = await api.call('POST', '/v1/nodes/join-tokens', { token: b.token, body: {} });
     expect(jt.status).toBe(201);
+    const dep = await api.call('POST', `/v1/apps/${app}/deployments`, {
+      token: b.token,
+      body: { image: 'b:v1' },
+    });
+    expect(dep.status).toBe(202);
     return {
+      deployment: (dep.body as { id: string }).id,
       joinToken: (jt.body as { id: string }).id,
       org: b.org,
       orgId: b.orgId,
@@ -174,6 +188,7 @@ describe.each(dialects)('tenant isolation on $name', ({ databaseUrl }) => {
       fx.domain,
       b.userId,
       fx.joinToken,
+      fx.deployment,
     ];
     // A's own node, whose credential attacks B's node routes.
     const aJoin = await api.call('POST', '/v1/nodes/join-tokens', { token: a.token, body: {} });

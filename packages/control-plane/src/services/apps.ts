@@ -18,6 +18,13 @@ import { appendAudit, audited } from './audit.js';
 import { authorize, can, visibleOrgIds } from './authz.js';
 import { resolveOrg } from './orgs-lookup.js';
 import { isUniqueViolation } from '../store/db.js';
+import type { DeploymentService } from './deployments.js';
+import type { RolloutSignal } from './rollout/signal.js';
+
+interface RuntimeView {
+  releases: Map<string, { id: string; version: number; image: string; image_digest: string | null }>;
+  instances: Map<string, App['instances']>;
+}
 
 export const appDefaults = {
   memoryBytes: 256 * 1024 * 1024,
@@ -75,8 +82,19 @@ function healthCheck(
   return out;
 }
 
+/** What changes of an app mean for its instances: a new release, or only a different count. */
+const deployingFields = ['image', 'runtime', 'env', 'resources', 'port', 'health_check'] as const;
+
 export class AppService {
-  constructor(private readonly deps: Deps) {}
+  constructor(
+    private readonly deps: Deps,
+    private readonly rollout: {
+      deployments: DeploymentService;
+      signal: RolloutSignal;
+      /** Tells nodes their desired state changed (their instances went with a deleted app). */
+      nodesChanged: (nodeIds: string[]) => Promise<void>;
+    },
+  ) {}
 
   async create(actor: Actor, input: AppCreateInput): Promise<App> {
     const org = await resolveOrg(this.deps.store.db, actor, input.org);
@@ -102,7 +120,7 @@ export class AppService {
       hc_path: hc.path,
       hc_interval_ms: hc.interval,
       hc_timeout_ms: hc.timeout,
-      // Deploying arrives with the rollout controller; until then an app is recorded, not run.
+      // Stopped until its first deployment (below, when it has an image) moves it on.
       status: 'stopped',
       created_at: now,
       updated_at: now,
@@ -156,7 +174,9 @@ export class AppService {
       }
       throw e;
     }
-    return this.present(row, input.domain === undefined ? [] : [input.domain]);
+    // Creating an app with an image deploys it (API.md).
+    if (row.image !== null) await this.rollout.deployments.deploy(actor, row.id, {});
+    return this.get(actor, row.id);
   }
 
   async list(
@@ -179,9 +199,11 @@ export class AppService {
       .limit(limit + 1)
       .execute();
     const pageRows = rows.slice(0, limit);
-    const domains = await this.domainsOf(pageRows.map((r) => r.id));
+    const ids = pageRows.map((r) => r.id);
+    const domains = await this.domainsOf(ids);
+    const runtime = await this.runtimeOf(pageRows);
     return {
-      items: pageRows.map((r) => this.present(r, domains.get(r.id) ?? [])),
+      items: pageRows.map((r) => this.present(r, domains.get(r.id) ?? [], runtime)),
       next_cursor: rows.length > limit ? (pageRows.at(-1)?.id ?? null) : null,
     };
   }
@@ -190,7 +212,7 @@ export class AppService {
     const row = await findApp(this.deps.store.db, actor, key);
     authorize(actor, row.org_id, 'apps', 'read', row.id);
     const domains = await this.domainsOf([row.id]);
-    return this.present(row, domains.get(row.id) ?? []);
+    return this.present(row, domains.get(row.id) ?? [], await this.runtimeOf([row]));
   }
 
   async patch(actor: Actor, key: string, patch: AppPatch): Promise<App> {
@@ -222,21 +244,33 @@ export class AppService {
       await appendAudit(this.deps, tx, audited(actor, row.org_id, 'app.update', 'apps', row.id, { changed }));
       return next;
     });
-    const domains = await this.domainsOf([result.id]);
-    return this.present(result, domains.get(result.id) ?? []);
+    if (deployingFields.some((f) => patch[f] !== undefined) && result.image !== null) {
+      await this.rollout.deployments.deploy(actor, result.id, {});
+    } else if (patch.replicas !== undefined) {
+      this.rollout.signal.wake(result.id);
+    }
+    return this.get(actor, result.id);
   }
 
   async delete(actor: Actor, key: string): Promise<void> {
-    await inTransaction(this.deps, async (tx) => {
+    const nodes = await inTransaction(this.deps, async (tx) => {
       const row = await findApp(tx, actor, key);
       authorize(actor, row.org_id, 'apps', 'write', row.id);
+      const placed = await tx
+        .selectFrom('instances')
+        .select('node_id')
+        .where('app_id', '=', row.id)
+        .execute();
       await tx.deleteFrom('apps').where('id', '=', row.id).execute();
       await appendAudit(
         this.deps,
         tx,
         audited(actor, row.org_id, 'app.delete', 'apps', row.id, { name: row.name }),
       );
+      return [...new Set(placed.map((p) => p.node_id))];
     });
+    // The instances went with the app's rows; their nodes stop them on the next desired state.
+    await this.rollout.nodesChanged(nodes);
   }
 
   private async domainsOf(appIds: string[]): Promise<Map<string, string[]>> {
@@ -252,7 +286,59 @@ export class AppService {
     return out;
   }
 
-  private present(row: AppsTable, domains: string[]): App {
+  /** The current releases and the instances of these apps, in two queries whatever the page size. */
+  private async runtimeOf(rows: AppsTable[]): Promise<RuntimeView> {
+    const releaseIds = rows.flatMap((r) => (r.current_release_id ? [r.current_release_id] : []));
+    const appIds = rows.map((r) => r.id);
+    const db = this.deps.store.db;
+    const releases =
+      releaseIds.length === 0
+        ? []
+        : await db
+            .selectFrom('releases')
+            .select(['id', 'version', 'image', 'image_digest'])
+            .where('id', 'in', releaseIds)
+            .execute();
+    const instances =
+      appIds.length === 0
+        ? []
+        : await db
+            .selectFrom('instances')
+            .innerJoin('releases', 'releases.id', 'instances.release_id')
+            .select([
+              'instances.id',
+              'instances.app_id',
+              'instances.node_id',
+              'instances.state',
+              'instances.health',
+              'instances.routed',
+              'instances.address',
+              'instances.message',
+              'releases.version',
+            ])
+            .where('instances.app_id', 'in', appIds)
+            .where('instances.desired', '=', 'running')
+            .orderBy('instances.created_at')
+            .execute();
+    const byApp = new Map<string, App['instances']>();
+    for (const i of instances) {
+      const view = {
+        id: i.id,
+        node_id: i.node_id,
+        release: i.version,
+        state: i.state,
+        health: i.health,
+        routed: i.routed === 1,
+        address: i.address,
+        message: i.message,
+      };
+      byApp.set(i.app_id, [...(byApp.get(i.app_id) ?? []), view]);
+    }
+    return { releases: new Map(releases.map((r) => [r.id, r])), instances: byApp };
+  }
+
+  private present(row: AppsTable, domains: string[], runtime: RuntimeView): App {
+    const release = row.current_release_id ? runtime.releases.get(row.current_release_id) : undefined;
     const first = domains[0];
     return {
       id: row.id,
@@ -277,8 +363,8 @@ export class AppService {
       domains,
       status: row.status as App['status'],
       url: first ? `https://${first}` : `http://${row.name}.${this.deps.settings.domain}`,
-      release: null,
-      instances: [],
+      release: release ?? null,
+      instances: runtime.instances.get(row.id) ?? [],
       created_at: row.created_at,
       updated_at: row.updated_at,
     };

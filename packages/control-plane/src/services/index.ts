@@ -10,6 +10,11 @@ import { NodeService } from './nodes.js';
 import { JoinTokenService } from './join-tokens.js';
 import { NodeProtocolService } from './node-protocol.js';
 import { listAudit, verifyAudit } from './audit.js';
+import { DeploymentService } from './deployments.js';
+import { EdgeRoutesService } from './edge-routes.js';
+import { EventService } from './events.js';
+import { RolloutController, defaultRolloutOptions, type RolloutOptions } from './rollout/controller.js';
+import { RolloutSignal } from './rollout/signal.js';
 
 /** The domain services, wired once by main.ts and handed to the HTTP layer. */
 export interface Services {
@@ -23,6 +28,10 @@ export interface Services {
   nodes: NodeService;
   joinTokens: JoinTokenService;
   nodeProtocol: NodeProtocolService;
+  deployments: DeploymentService;
+  events: EventService;
+  edgeRoutes: EdgeRoutesService;
+  rollout: RolloutController;
   audit: {
     list: OmitFirst<typeof listAudit>;
     verify: OmitFirst<typeof verifyAudit>;
@@ -31,19 +40,39 @@ export interface Services {
 
 type OmitFirst<F> = F extends (deps: Deps, ...rest: infer A) => infer R ? (...args: A) => R : never;
 
-export async function buildServices(deps: Deps): Promise<Services> {
+export async function buildServices(deps: Deps, rollout?: Partial<RolloutOptions>): Promise<Services> {
   const tokens = await AccessTokens.load(deps);
+  const secrets = new SecretService(deps);
+  const signal = new RolloutSignal();
+  const events = new EventService(deps);
+  const edgeRoutes = new EdgeRoutesService(deps);
+  const nodeProtocol = new NodeProtocolService(deps, { secrets, signal });
+  const deployments = new DeploymentService(deps, events, signal);
   return {
     deps,
     auth: new AuthService(deps, tokens),
     orgs: new OrgService(deps),
-    apps: new AppService(deps),
-    secrets: new SecretService(deps),
+    apps: new AppService(deps, {
+      deployments,
+      signal,
+      nodesChanged: async (ids) => {
+        for (const id of ids) await nodeProtocol.bumpRevision(id);
+      },
+    }),
+    secrets,
     domains: new DomainService(deps),
     volumes: new VolumeService(deps),
     nodes: new NodeService(deps),
     joinTokens: new JoinTokenService(deps),
-    nodeProtocol: new NodeProtocolService(deps),
+    nodeProtocol,
+    deployments,
+    events,
+    edgeRoutes,
+    rollout: new RolloutController(
+      deps,
+      { events, nodeProtocol, edge: edgeRoutes, signal },
+      { ...defaultRolloutOptions, ...rollout },
+    ),
     audit: {
       list: (actor, opts) => listAudit(deps, actor, opts),
       verify: (actor, org) => verifyAudit(deps, actor, org),

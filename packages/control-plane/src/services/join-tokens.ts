@@ -24,11 +24,18 @@ export class JoinTokenService {
 
   async create(
     actor: Actor,
-    input: { ttl_hours?: number | undefined; zone?: string | undefined; org?: string | undefined },
+    input: {
+      ttl_hours?: number | undefined;
+      zone?: string | undefined;
+      org?: string | undefined;
+      shared?: boolean | undefined;
+    },
   ): Promise<JoinTokenCreated> {
     return inTransaction(this.deps, async (tx) => {
       const org = await resolveOrg(tx, actor, input.org);
       authorize(actor, org.id, 'nodes', 'write', '*');
+      if (input.shared === true && !actor.isPlatformAdmin)
+        throw new PaasError('FORBIDDEN', 'only platform admins register shared nodes', { field: 'shared' });
       const token = newOpaqueToken(JOIN_TOKEN_PREFIX);
       const now = this.deps.now();
       const row: JoinTokensTable = {
@@ -36,6 +43,7 @@ export class JoinTokenService {
         org_id: org.id,
         token_hash: hashToken(token),
         zone: input.zone ?? null,
+        shared: (input.shared ?? actor.isPlatformAdmin) ? 1 : 0,
         expires_at: new Date(now.getTime() + (input.ttl_hours ?? DEFAULT_TTL_HOURS) * 3600_000).toISOString(),
         created_by: actor.userId,
         created_at: now.toISOString(),

@@ -1,13 +1,22 @@
 import { EventEmitter } from 'node:events';
 import { sql } from 'kysely';
 import { PaasError, idPrefixes, newId } from '@shellwego/core';
-import type { DesiredState, NodeAck, NodeRegistered, NodeStatusReport } from '@shellwego/core';
+import type {
+  DesiredInstanceWire,
+  DesiredState,
+  NodeAck,
+  NodeRegistered,
+  NodeStatusReport,
+} from '@shellwego/core';
 import type { Deps } from './context.js';
 import { inTransaction } from './context.js';
 import { appendAudit } from './audit.js';
 import { JOIN_TOKEN_PREFIX, NODE_CREDENTIAL_PREFIX, hashToken, newOpaqueToken } from './tokens.js';
 import { isUniqueViolation } from '../store/db.js';
 import type { NodesTable } from '../store/schema.js';
+import type { ReleaseSpec } from './releases.js';
+import type { RolloutSignal } from './rollout/signal.js';
+import type { SecretService } from './secrets.js';
 
 /** A node silent for this long is `unreachable` (ARCHITECTURE.md "Control plane ↔ agent"). */
 export const NODE_SILENCE_MS = 30_000;
@@ -30,7 +39,10 @@ function nodeLabel(n: { nodeId: string; name: string }): string {
 export class NodeProtocolService {
   private readonly changes = new EventEmitter();
 
-  constructor(private readonly deps: Deps) {
+  constructor(
+    private readonly deps: Deps,
+    private readonly parts: { secrets: SecretService; signal: RolloutSignal },
+  ) {
     // One listener per open watch; a busy node may reconnect, so do not warn at 10.
     this.changes.setMaxListeners(0);
   }
@@ -77,6 +89,7 @@ export class NodeProtocolService {
           credential_hash: hashToken(credential),
           revision: 0,
           actual: null,
+          shared: jt.shared ?? 0,
         };
         await tx.insertInto('nodes').values(row).execute();
         await appendAudit(this.deps, tx, {
@@ -129,8 +142,60 @@ export class NodeProtocolService {
     return this.touch(node, undefined);
   }
 
-  reportStatus(node: NodeIdentity, report: NodeStatusReport): Promise<NodeAck> {
-    return this.touch(node, report);
+  async reportStatus(node: NodeIdentity, report: NodeStatusReport): Promise<NodeAck> {
+    const ack = await this.touch(node, report);
+    for (const appId of await this.recordInstances(node, report)) this.parts.signal.wake(appId);
+    return ack;
+  }
+
+  /**
+   * Copies the node's view of its instances onto their rows; rows the control plane stopped and the node no longer
+   * reports are gone for good. Returns the apps whose instances changed, for the rollout controller.
+   */
+  private async recordInstances(node: NodeIdentity, report: NodeStatusReport): Promise<Set<string>> {
+    const changed = new Set<string>();
+    await inTransaction(this.deps, async (tx) => {
+      const rows = await tx
+        .selectFrom('instances')
+        .innerJoin('releases', 'releases.id', 'instances.release_id')
+        .selectAll('instances')
+        .select('releases.spec')
+        .where('instances.node_id', '=', node.nodeId)
+        .execute();
+      const reported = new Map(report.instances.map((i) => [i.id, i]));
+      const at = this.deps.now().toISOString();
+      for (const row of rows) {
+        const r = reported.get(row.id);
+        if (!r) {
+          if (row.desired === 'stopped') {
+            await tx.deleteFrom('instances').where('id', '=', row.id).execute();
+            changed.add(row.app_id);
+          }
+          continue;
+        }
+        const port = (JSON.parse(row.spec) as ReleaseSpec).port;
+        const next = {
+          state: r.state,
+          health: r.health ?? 'unknown',
+          address: r.address === undefined ? row.address : `${r.address}:${port}`,
+          message: r.message ?? null,
+        };
+        if (
+          next.state === row.state &&
+          next.health === row.health &&
+          next.address === row.address &&
+          next.message === row.message
+        )
+          continue;
+        await tx
+          .updateTable('instances')
+          .set({ ...next, updated_at: at })
+          .where('id', '=', row.id)
+          .execute();
+        changed.add(row.app_id);
+      }
+    });
+    return changed;
   }
 
   private async touch(node: NodeIdentity, report: NodeStatusReport | undefined): Promise<NodeAck> {
@@ -206,27 +271,74 @@ export class NodeProtocolService {
     return flipped;
   }
 
-  /** The node's full desired state. Scheduling comes later: for now no instances are desired. */
+  /** The node's full desired state: every instance placed on it that should run, with its release's settings. */
   async desiredState(node: NodeIdentity): Promise<DesiredState> {
-    const row = await this.deps.store.db
+    const db = this.deps.store.db;
+    const row = await db
       .selectFrom('nodes')
       .select('revision')
       .where('org_id', '=', node.orgId)
       .where('id', '=', node.nodeId)
       .executeTakeFirst();
     if (!row) throw new PaasError('NODE_NOT_FOUND', `node ${node.nodeId} not found`);
-    return { revision: Number(row.revision ?? 0), instances: [] };
+    const rows = await db
+      .selectFrom('instances')
+      .innerJoin('releases', 'releases.id', 'instances.release_id')
+      .innerJoin('apps', 'apps.id', 'instances.app_id')
+      .select([
+        'instances.id',
+        'instances.app_id',
+        'apps.name as app_name',
+        'releases.id as release_id',
+        'releases.version',
+        'releases.image',
+        'releases.image_digest',
+        'releases.spec',
+      ])
+      .where('instances.node_id', '=', node.nodeId)
+      .where('instances.desired', '=', 'running')
+      .orderBy('instances.id')
+      .execute();
+    const secretsOf = new Map<string, Record<string, string>>();
+    const instances: DesiredInstanceWire[] = [];
+    for (const r of rows) {
+      const spec = JSON.parse(r.spec) as ReleaseSpec;
+      let secrets = secretsOf.get(r.app_id);
+      if (secrets === undefined) {
+        secrets =
+          Object.keys(spec.secret_versions).length === 0
+            ? {}
+            : await this.parts.secrets.revealForInstance(r.app_id, `desired state of ${nodeLabel(node)}`);
+        secretsOf.set(r.app_id, secrets);
+      }
+      instances.push({
+        id: r.id,
+        app_id: r.app_id,
+        restart_policy: 'always',
+        spec: {
+          app_id: r.app_id,
+          app_name: r.app_name,
+          release_id: r.release_id,
+          release_version: r.version,
+          image: r.image_digest ? pinned(r.image, r.image_digest) : r.image,
+          runtime: spec.runtime,
+          env: spec.env,
+          secrets,
+          secret_versions: spec.secret_versions,
+          resources: spec.resources,
+          port: spec.port,
+          health_check: spec.health_check,
+        },
+      });
+    }
+    return { revision: Number(row.revision ?? 0), instances };
   }
 
-  /**
-   * Records a change of a node's desired state (bumps its revision) and wakes its watchers. The
-   * scheduler calls it; it is not an API route.
-   */
-  async bumpRevision(orgId: string, nodeId: string): Promise<number> {
+  /** Records a change of a node's desired state (bumps its revision) and wakes its watchers. */
+  async bumpRevision(nodeId: string): Promise<number> {
     const row = await this.deps.store.db
       .updateTable('nodes')
       .set({ revision: sql<number>`revision + 1` })
-      .where('org_id', '=', orgId)
       .where('id', '=', nodeId)
       .returning('revision')
       .executeTakeFirst();
@@ -245,4 +357,14 @@ export class NodeProtocolService {
       this.changes.off('change', fn);
     };
   }
+}
+
+/** `repo:tag` + digest → `repo@sha256:…`: what the node pulls, so every node runs the same bytes. */
+function pinned(image: string, digest: string): string {
+  const at = image.indexOf('@');
+  if (at >= 0) return image;
+  const slash = image.lastIndexOf('/');
+  const colon = image.lastIndexOf(':');
+  const repo = colon > slash ? image.slice(0, colon) : image;
+  return `${repo}@${digest}`;
 }

@@ -6,6 +6,7 @@ import { dirname } from 'node:path';
 import type { Database } from './schema.js';
 import * as m0001 from './migrations/0001-initial.js';
 import * as m0002 from './migrations/0002-nodes-protocol.js';
+import { deploymentsMigration } from './migrations/0003-deployments.js';
 import { withStatementCache } from './statement-cache.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -20,14 +21,18 @@ export interface Store {
 
 export type StoreConfig = { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string };
 
-const migrations: Record<string, Migration> = {
-  '0001-initial': m0001,
-  '0002-nodes-protocol': m0002,
-};
+function migrations(dialect: Dialect): Record<string, Migration> {
+  return {
+    '0001-initial': m0001,
+    '0002-nodes-protocol': m0002,
+    '0003-deployments': deploymentsMigration(dialect),
+  };
+}
 
 class StaticMigrations implements MigrationProvider {
+  constructor(private readonly dialect: Dialect) {}
   getMigrations(): Promise<Record<string, Migration>> {
-    return Promise.resolve(migrations);
+    return Promise.resolve(migrations(this.dialect));
   }
 }
 
@@ -36,7 +41,7 @@ export async function openStore(config: StoreConfig): Promise<Store> {
   const store = config.kind === 'sqlite' ? await openSqlite(config.path) : await openPostgres(config.url);
   const { error, results } = await new Migrator({
     db: store.db,
-    provider: new StaticMigrations(),
+    provider: new StaticMigrations(store.dialect),
   }).migrateToLatest();
   if (error) {
     await store.close();

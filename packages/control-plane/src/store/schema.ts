@@ -69,6 +69,10 @@ export interface AppsTable {
   status: string;
   created_at: string;
   updated_at: string;
+  /** The release that serves (the last one deployed successfully). */
+  current_release_id?: string | null;
+  /** The last release version handed out. */
+  release_seq?: number;
 }
 export interface SecretsTable {
   id: string;
@@ -117,12 +121,15 @@ export interface NodesTable {
   revision?: number;
   /** The last status report, as JSON text. */
   actual?: string | null;
+  /** 1: takes the apps of every organization (the operator's shared pool). */
+  shared?: number;
 }
 export interface JoinTokensTable {
   id: string;
   org_id: string;
   token_hash: string;
   zone: string | null;
+  shared?: number;
   expires_at: string;
   created_by: string;
   created_at: string;
@@ -145,6 +152,63 @@ export interface SettingsTable {
   created_at: Generated<string>;
 }
 
+export interface ReleasesTable {
+  id: string;
+  org_id: string;
+  app_id: string;
+  version: number;
+  image: string;
+  image_digest: string | null;
+  /** ReleaseSpec as JSON. */
+  spec: string;
+  created_by: string;
+  created_at: string;
+}
+export interface DeploymentsTable {
+  id: string;
+  org_id: string;
+  app_id: string;
+  release_id: string;
+  from_release_id: string | null;
+  strategy: string;
+  status: string;
+  reason: string | null;
+  /** JSON array of {at, status, message}. */
+  steps: string;
+  deadline_at: string;
+  created_by: string;
+  created_at: string;
+  updated_at: string;
+  finished_at: string | null;
+}
+export interface InstancesTable {
+  id: string;
+  org_id: string;
+  app_id: string;
+  release_id: string;
+  node_id: string;
+  /** `running` while the control plane wants it; `stopped` once it should leave its node. */
+  desired: string;
+  /** 1 while the edge may send it traffic. */
+  routed: number;
+  unrouted_at: string | null;
+  state: string;
+  health: string;
+  address: string | null;
+  message: string | null;
+  created_at: string;
+  updated_at: string;
+}
+export interface EventsTable {
+  seq: Generated<number>;
+  org_id: string;
+  type: string;
+  resource: string;
+  resource_id: string;
+  data: string;
+  at: string;
+}
+
 export interface Database {
   orgs: OrgsTable;
   users: UsersTable;
@@ -160,4 +224,8 @@ export interface Database {
   join_tokens: JoinTokensTable;
   audit_log: AuditLogTable;
   settings: SettingsTable;
+  releases: ReleasesTable;
+  deployments: DeploymentsTable;
+  instances: InstancesTable;
+  events: EventsTable;
 }

@@ -49,6 +49,18 @@ export const appPatch = z.strictObject({
 });
 export type AppPatch = z.input<typeof appPatch>;
 
+export const appInstance = z.object({
+  id: z.string(),
+  node_id: z.string(),
+  release: z.number().int(),
+  state: z.string(),
+  health: z.string(),
+  routed: z.boolean(),
+  address: z.string().nullable(),
+  message: z.string().nullable(),
+});
+export type AppInstance = z.infer<typeof appInstance>;
+
 export const appStatus = z.enum(['deploying', 'running', 'failed', 'stopped']);
 
 export const app = z.object({
@@ -70,10 +82,16 @@ export const app = z.object({
   domains: z.array(z.string()),
   status: appStatus,
   url: z.string(),
-  release: z.null().describe('the current release; deployments arrive with the rollout controller'),
-  instances: z.array(
-    z.object({ id: z.string(), node_id: z.string(), state: z.string(), address: z.string() }),
-  ),
+  release: z
+    .object({
+      id: z.string(),
+      version: z.number().int(),
+      image: z.string(),
+      image_digest: z.string().nullable(),
+    })
+    .nullable()
+    .describe('the release that serves; null before the first successful deploy'),
+  instances: z.array(appInstance),
   created_at: z.string(),
   updated_at: z.string(),
 });

@@ -5,3 +5,4 @@ export * from './apps.js';
 export * from './resources.js';
 export * from './nodes.js';
 export * from './edge.js';
+export * from './deployments.js';

@@ -12,6 +12,10 @@ export const joinTokenCreate = z.strictObject({
     .optional(),
   zone: z.string().min(1).max(64).optional(),
   org: z.string().min(1).max(128).optional(),
+  shared: z
+    .boolean()
+    .optional()
+    .describe("nodes it registers take every organization's apps; platform admins only, and their default"),
 });
 export const joinToken = z.object({
   id: z.string(),

@@ -26,9 +26,16 @@ describe.each(dialects)('apps API on $name', ({ databaseUrl }) => {
       health_check: { path: '/', interval: '5s', timeout: '2s' },
       url: 'https://blog.customer.com',
     });
+    // Creating with an image deploys; with no node to run it, the deployment fails and says why.
+    const deps = await api.call('GET', '/v1/apps/customer-blog/deployments');
+    const [dep] = (deps.body as { items: { id: string; release: number }[] }).items;
+    expect(dep).toMatchObject({ release: 1 });
+    await expect
+      .poll(async () => (await api.call('GET', `/v1/deployments/${dep!.id}`)).body, { timeout: 10_000 })
+      .toMatchObject({ status: 'failed', reason: expect.stringContaining('no ready nodes') as unknown });
     const got = await api.call('GET', '/v1/apps/customer-blog');
     expect(got.status).toBe(200);
-    expect(got.body).toMatchObject({ name: 'customer-blog', status: 'stopped', instances: [] });
+    expect(got.body).toMatchObject({ name: 'customer-blog', status: 'failed', release: null, instances: [] });
     const domains = await api.call('GET', '/v1/apps/customer-blog/domains');
     expect(domains.body).toMatchObject({ items: [{ hostname: 'blog.customer.com', tls_status: 'pending' }] });
   });

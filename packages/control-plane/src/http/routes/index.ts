@@ -4,12 +4,14 @@ import { orgRoutes } from './orgs.js';
 import { appRoutes } from './apps.js';
 import { platformRoutes } from './platform.js';
 import { nodeProtocolRoutes } from './node-protocol.js';
+import { deploymentRoutes } from './deployments.js';
 
 /** Every API route. A route added here is served, documented and covered by the isolation matrix. */
 export const routeTable: readonly AnyRoute[] = [
   ...authRoutes,
   ...orgRoutes,
   ...appRoutes,
+  ...deploymentRoutes,
   ...nodeProtocolRoutes,
   ...platformRoutes,
 ];

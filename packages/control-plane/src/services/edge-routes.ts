@@ -1,0 +1,64 @@
+import { EventEmitter } from 'node:events';
+import type { EdgeRoute, EdgeRouteTable } from '@shellwego/core';
+import type { Deps } from './context.js';
+import type { ReleaseSpec } from './releases.js';
+
+/**
+ * The edge's route table: every app's hostnames (`APP.<domain>` and its custom domains) with the instances the
+ * rollout controller has routed. The revision starts from the clock so that it keeps growing across restarts.
+ */
+export class EdgeRoutesService {
+  private revision: number;
+  private readonly changes = new EventEmitter();
+
+  constructor(private readonly deps: Deps) {
+    this.revision = deps.now().getTime();
+    this.changes.setMaxListeners(0);
+  }
+
+  /** The routes changed: bump the revision and wake the edges' watches. */
+  changed(): void {
+    this.revision++;
+    this.changes.emit('change');
+  }
+
+  onChange(listener: () => void): () => void {
+    this.changes.on('change', listener);
+    return () => this.changes.off('change', listener);
+  }
+
+  async table(): Promise<EdgeRouteTable> {
+    const revision = this.revision;
+    const db = this.deps.store.db;
+    const apps = await db
+      .selectFrom('apps')
+      .leftJoin('releases', 'releases.id', 'apps.current_release_id')
+      .select(['apps.id', 'apps.name', 'apps.hc_path', 'releases.spec'])
+      .execute();
+    const routed = await db
+      .selectFrom('instances')
+      .select(['id', 'app_id', 'address'])
+      .where('routed', '=', 1)
+      .where('desired', '=', 'running')
+      .execute();
+    const domains = await db.selectFrom('domains').select(['app_id', 'hostname']).execute();
+    const upstreams = new Map<string, EdgeRoute['upstreams']>();
+    for (const i of routed) {
+      if (i.address === null) continue;
+      upstreams.set(i.app_id, [
+        ...(upstreams.get(i.app_id) ?? []),
+        { id: i.id, address: i.address, weight: 100 },
+      ]);
+    }
+    const hosts = new Map<string, string[]>();
+    for (const d of domains) hosts.set(d.app_id, [...(hosts.get(d.app_id) ?? []), d.hostname]);
+    const routes: EdgeRoute[] = [];
+    for (const a of apps) {
+      const ups = upstreams.get(a.id) ?? [];
+      const healthPath = a.spec ? (JSON.parse(a.spec) as ReleaseSpec).health_check.path : a.hc_path;
+      for (const hostname of [`${a.name}.${this.deps.settings.domain}`, ...(hosts.get(a.id) ?? [])])
+        routes.push({ hostname, app_id: a.id, app_name: a.name, health_path: healthPath, upstreams: ups });
+    }
+    return { revision, routes };
+  }
+}
