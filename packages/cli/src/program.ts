@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { registerAgent } from './commands/agent.js';
 import { registerApps } from './commands/apps.js';
 import { registerAudit } from './commands/audit.js';
+import { registerDeploy } from './commands/deploy.js';
 import { registerAuth } from './commands/auth.js';
 import { registerImages } from './commands/images.js';
 import { registerNodes } from './commands/nodes.js';
@@ -39,6 +40,7 @@ Listings take --json. Errors print one line on stderr and exit 1; usage errors e
   registerServe(program, io);
   registerAuth(program, io);
   registerApps(program, io);
+  registerDeploy(program, io);
   registerSecrets(program, io);
   registerOrgs(program, io);
   registerNodes(program, io);

@@ -19,6 +19,7 @@ async function up(dir: string, port: number): Promise<ShellwegoProcess> {
     String(port),
     '--log-level',
     'warn',
+    '--no-agent',
   ]);
   started.push(p);
   return p;
@@ -39,6 +40,7 @@ describe('shellwego up', () => {
       [
         'ShellWeGo is up.',
         `  API:       ${url}`,
+        '  Agent:     not started (--no-agent)',
         '  Admin:     admin@shellwego.local',
         `  Password:  ${password}   (shown once: change it after logging in)`,
         '',
@@ -56,7 +58,9 @@ describe('shellwego up', () => {
     const second = await up(dataDir, port);
     expect(second.password).toBeUndefined();
     const again = await second.stdoutText();
-    expect(again).toBe(['ShellWeGo is up.', `  API:       ${url}`, ''].join('\n'));
+    expect(again).toBe(
+      ['ShellWeGo is up.', `  API:       ${url}`, '  Agent:     not started (--no-agent)', ''].join('\n'),
+    );
     expect(again).not.toContain(password);
     const relogin = await login(password ?? '');
     expect(relogin.stderr).toBe('');

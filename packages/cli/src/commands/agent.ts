@@ -13,6 +13,8 @@ interface AgentFlags {
   dataDir?: string;
   name?: string;
   zone?: string;
+  bridge?: string;
+  subnet?: string;
   logLevel: string;
 }
 
@@ -38,23 +40,30 @@ async function runAgent(io: Io, flags: AgentFlags): Promise<void> {
     import('@shellwego/control-plane'),
   ]);
   const logger = createLogger(flags.logLevel, 2);
+  // `shellwego up` hands its agent the join token in the environment, where `ps` does not show it.
+  const token = flags.token ?? io.env.SHELLWEGO_JOIN_TOKEN;
   const agent = await Agent.start({
     config: {
       url: flags.join,
-      ...(flags.token === undefined ? {} : { joinToken: flags.token }),
+      ...(token === undefined || token === '' ? {} : { joinToken: token }),
       // Beside the control plane's files when both roles share a data dir (`up` on one machine).
       dataDir: join(flags.dataDir ?? defaultDataDir(io), 'agent'),
       name: flags.name ?? nodeNameOf(hostname()),
       ...(flags.zone === undefined ? {} : { zone: flags.zone }),
+      ...(flags.bridge === undefined ? {} : { bridgeName: flags.bridge }),
+      ...(flags.subnet === undefined ? {} : { cidr: flags.subnet }),
     },
     driver: new RuncDriver(),
     logger,
   });
   note(io, `Agent running as node ${agent.state().nodeId}.`);
 
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+  const signal = await new Promise<NodeJS.Signals | 'parent gone'>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'));
     process.once('SIGTERM', () => resolve('SIGTERM'));
+    // Under `shellwego up`: a parent killed outright cannot stop us, so notice it is gone.
+    const parent = Number(io.env.SHELLWEGO_PARENT_PID ?? '');
+    if (parent > 0) setInterval(() => process.ppid !== parent && resolve('parent gone'), 1000).unref();
   });
   note(io, `${signal}: stopping (instances keep running)`);
   const forced = new Promise<string>((resolve) => {
@@ -75,10 +84,12 @@ export function registerAgent(program: Command, io: Io): void {
         'and later starts need no token. Stopping the agent leaves its instances running.',
     )
     .requiredOption('--join <url>', "the control plane's URL, e.g. http://10.0.0.1:8080")
-    .option('--token <token>', 'join token from an admin (first start only)')
+    .option('--token <token>', 'join token from an admin, first start only (or SHELLWEGO_JOIN_TOKEN)')
     .option('--data-dir <dir>', 'where the agent keeps its state (default: as for `shellwego up`)')
     .option('--name <name>', "the node's name (default: the host name)")
     .option('--zone <zone>', "the node's zone (default: the join token's)")
+    .option('--bridge <name>', 'the bridge instances attach to (default swg0)')
+    .option('--subnet <cidr>', "the instances' subnet on the bridge (default 10.88.0.0/16)")
     .addOption(
       new Option('--log-level <level>', 'log verbosity (logs are JSON lines on stderr)')
         .choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])

@@ -1,10 +1,16 @@
+import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
 import type { Command } from 'commander';
+import type { ControlPlane } from '@shellwego/control-plane';
 import { Option } from 'commander';
 import { defaultDataDir } from '../data-dir.js';
 import type { Io } from '../io.js';
 import { note, out } from '../io.js';
 import { parseInteger } from '../parse.js';
 import { CliError } from '../errors.js';
+import { Supervisor } from '../supervisor.js';
+import { nodeNameOf } from './agent.js';
 
 interface ServeFlags {
   dataDir?: string;
@@ -13,14 +19,23 @@ interface ServeFlags {
   domain: string;
   signup: 'open' | 'invite' | 'closed';
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** `up` only: --no-agent sets it false. */
+  agent?: boolean;
+  bridge?: string;
+  subnet?: string;
 }
 
 /** A server that stops in time even when a connection hangs; a second signal stops it at once. */
 const CLOSE_TIMEOUT_MS = 10_000;
 
-export function banner(url: string, admin: { email: string; password: string } | null): string {
+export function banner(
+  url: string,
+  admin: { email: string; password: string } | null,
+  roles: readonly [string, string][] = [],
+): string {
   // The dashboard's line joins when the dashboard does (issue 9).
   const lines = ['ShellWeGo is up.', `  API:       ${url}`];
+  for (const [role, state] of roles) lines.push(`  ${`${role}:`.padEnd(10)} ${state}`);
   if (admin) {
     lines.push(`  Admin:     ${admin.email}`);
     lines.push(`  Password:  ${admin.password}   (shown once: change it after logging in)`);
@@ -57,13 +72,51 @@ Environment:
     );
 }
 
-async function serve(io: Io, flags: ServeFlags): Promise<void> {
+/** The agent beside the control plane: a child process, registered with a fresh join token on its first start. */
+async function startLocalAgent(
+  io: Io,
+  supervisor: Supervisor,
+  cp: ControlPlane,
+  dataDir: string,
+  flags: ServeFlags,
+): Promise<string> {
+  if (flags.agent === false) return 'not started (--no-agent)';
+  if (!io.isRoot) return 'not started: containers and the node network need root (run `sudo shellwego up`)';
+  const env: Record<string, string> = {};
+  if (!existsSync(join(dataDir, 'agent', 'node.json'))) {
+    const operator = await cp.services.auth.operator();
+    const jt = await cp.services.joinTokens.create(operator, { ttl_hours: 1, shared: true });
+    env.SHELLWEGO_JOIN_TOKEN = jt.token;
+  }
+  supervisor.start({
+    name: 'agent',
+    args: [
+      'agent',
+      '--join',
+      cp.url,
+      '--data-dir',
+      dataDir,
+      '--name',
+      nodeNameOf(hostname()),
+      '--log-level',
+      flags.logLevel,
+      ...(flags.bridge === undefined ? [] : ['--bridge', flags.bridge]),
+      ...(flags.subnet === undefined ? [] : ['--subnet', flags.subnet]),
+    ],
+    // The agent stops when `up` is gone, even after a SIGKILL of `up` that it could not forward.
+    env: { ...env, SHELLWEGO_PARENT_PID: String(process.pid) },
+  });
+  return `running (node ${nodeNameOf(hostname())})`;
+}
+
+async function serve(io: Io, flags: ServeFlags, roles: { local: boolean }): Promise<void> {
   const port = parseInteger(flags.apiPort, '--api-port', 'api-port');
   // Imported here: the server's dependencies (database drivers, Fastify) would slow every client command.
   const { startControlPlane, createLogger } = await import('@shellwego/control-plane');
+  const dataDir = flags.dataDir ?? defaultDataDir(io);
   const cp = await startControlPlane(
     {
-      dataDir: flags.dataDir ?? defaultDataDir(io),
+      dataDir,
       host: flags.host,
       port,
       domain: flags.domain,
@@ -75,7 +128,21 @@ async function serve(io: Io, flags: ServeFlags): Promise<void> {
     // Logs go to stderr so that stdout carries only what a person or a script reads (the banner).
     { logger: createLogger(flags.logLevel, 2) },
   );
-  out(io, banner(cp.url, cp.firstAdmin));
+  const supervisor = new Supervisor(
+    { execPath: process.execPath, script: process.argv[1] ?? '' },
+    {
+      onExit: (name, code, signal, restartIn) => {
+        if (restartIn !== null)
+          note(
+            io,
+            `${name} exited (${signal ?? `code ${code}`}); restarting in ${(restartIn / 1000).toFixed(1)} s`,
+          );
+      },
+    },
+  );
+  const roleLines: [string, string][] = [];
+  if (roles.local) roleLines.push(['Agent', await startLocalAgent(io, supervisor, cp, dataDir, flags)]);
+  out(io, banner(cp.url, cp.firstAdmin, roleLines));
 
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGINT', () => resolve('SIGINT'));
@@ -86,7 +153,13 @@ async function serve(io: Io, flags: ServeFlags): Promise<void> {
     setTimeout(() => resolve(`did not stop within ${CLOSE_TIMEOUT_MS / 1000} s`), CLOSE_TIMEOUT_MS).unref();
     for (const s of ['SIGINT', 'SIGTERM'] as const) process.once(s, () => resolve(`${s} again`));
   });
-  const stopped = await Promise.race([cp.close().then(() => null), forced]);
+  const stopped = await Promise.race([
+    supervisor
+      .stop(CLOSE_TIMEOUT_MS / 2)
+      .then(() => cp.close())
+      .then(() => null),
+    forced,
+  ]);
   if (stopped !== null) throw new CliError('SHUTDOWN_FORCED', `stopped before closing cleanly: ${stopped}`);
 }
 
@@ -94,13 +167,16 @@ export function registerServe(program: Command, io: Io): void {
   serveOptions(
     program
       .command('up')
+      .option('--no-agent', 'do not run the node agent here (apps then need other nodes)')
+      .option('--bridge <name>', "the agent's bridge for instances (default swg0)")
+      .option('--subnet <cidr>', "the instances' subnet on that bridge (default 10.88.0.0/16)")
       .summary('Run ShellWeGo on this machine (first start prints the admin password)')
       .description(
-        'Run ShellWeGo on this machine: the control plane (the API) with its state in the data dir.\n' +
-          'The agent and the edge proxy join `up` in later releases; until then apps are recorded, not run.\n' +
+        'Run ShellWeGo on this machine: the control plane (the API) with its state in the data dir, and\n' +
+          'the node agent (as root) as a child process that is restarted if it dies; its instances keep running.\n' +
           'The first start prints the admin password, once.',
       ),
-  ).action((flags: ServeFlags) => serve(io, flags));
+  ).action((flags: ServeFlags) => serve(io, flags, { local: true }));
 
   serveOptions(
     program
@@ -110,5 +186,5 @@ export function registerServe(program: Command, io: Io): void {
         'Run only the control plane (the API), stateless over its database: run several behind a\n' +
           'load balancer with DATABASE_URL=postgres://… Agents and edges join it with their own commands.',
       ),
-  ).action((flags: ServeFlags) => serve(io, flags));
+  ).action((flags: ServeFlags) => serve(io, flags, { local: false }));
 }

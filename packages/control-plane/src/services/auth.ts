@@ -106,6 +106,11 @@ export class AuthService {
 
   private async fromAccessToken(jwt: string): Promise<Actor> {
     const { userId } = await this.tokens.verify(jwt);
+    return this.actorOfUser(userId);
+  }
+
+  /** A user acting with a session's rights (no token scopes). */
+  async actorOfUser(userId: string): Promise<Actor> {
     const db = this.deps.store.db;
     const user = await db
       .selectFrom('users')
@@ -126,6 +131,18 @@ export class AuthService {
       tokenScopes: null,
       tokenId: null,
     };
+  }
+
+  /** The first platform admin, for what `shellwego up` does on the operator's behalf (join its agent and edge). */
+  async operator(): Promise<Actor> {
+    const first = await this.deps.store.db
+      .selectFrom('users')
+      .select('id')
+      .where('is_platform_admin', '=', 1)
+      .orderBy('created_at')
+      .executeTakeFirst();
+    if (!first) throw new PaasError('UNAVAILABLE', 'this platform has no admin yet');
+    return this.actorOfUser(first.id);
   }
 
   private async fromApiToken(token: string): Promise<Actor> {
