@@ -13,6 +13,11 @@ export { CommandError } from './network/exec.js';
 // Reconciler: the pure plan from desired and actual instances.
 export { plan } from './reconciler/plan.js';
 export type { Action, ActualInstance, DesiredInstance } from './reconciler/plan.js';
+export { withoutSecrets } from './reconciler/spec-form.js';
+
+// Resolving: the control plane's wire spec into a driver's InstanceSpec, with the node's image store.
+export { Resolver } from './resolve/resolver.js';
+export type { ResolverOptions, ResolveHooks, SpecResolver, ImageSource } from './resolve/resolver.js';
 
 // Executor: carries out plan()'s actions with a driver and the network, with backoff and crash-loop detection.
 export { Executor } from './executor/executor.js';
@@ -34,13 +39,26 @@ export { probeOf, defaultTimings } from './health/health-check.js';
 export type { HealthCheckSpec } from './health/health-check.js';
 export { httpProbe, tcpProbe } from './health/probes.js';
 export type { Probe, ProbeResult } from './health/probes.js';
+export { HealthBoard } from './health/health-board.js';
+export type { HealthTarget } from './health/health-board.js';
+
+// Metrics: the agent's Prometheus registry and its /metrics server.
+export { AgentMetrics, memoryPressure } from './metrics/agent-metrics.js';
+export type { AgentMetricsOptions } from './metrics/agent-metrics.js';
+export { startMetricsServer } from './metrics/metrics-server.js';
+export type { MetricsServer } from './metrics/metrics-server.js';
 
 // Daemon: the node protocol's agent side (register, watch, report, heartbeat) wired to the executor.
 export { Agent } from './daemon/agent.js';
 export type { AgentOptions, AgentState } from './daemon/agent.js';
 export { agentConfigSchema } from './daemon/config.js';
 export type { AgentConfig, AgentConfigInput, WatchBackoff } from './daemon/config.js';
-export { ControlPlaneClient, ControlPlaneError, backoffDelay } from './daemon/control-plane-client.js';
+export {
+  ControlPlaneClient,
+  ControlPlaneError,
+  backoffDelay,
+  parseWatchMessage,
+} from './daemon/control-plane-client.js';
 export type { Watch, WatchHandlers, WatchMessage } from './daemon/control-plane-client.js';
 export { CredentialsStore } from './daemon/credentials.js';
 export type { NodeCredentials } from './daemon/credentials.js';

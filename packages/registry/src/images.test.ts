@@ -1,4 +1,4 @@
-import { readFile, readdir } from 'node:fs/promises';
+import { readFile, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { makeTempDir, removeDir, startRegistry } from '@shellwego/testkit';
@@ -87,6 +87,26 @@ describe('ImageStore', () => {
     expect(await readdir(join(dir, 'images', 'rootfs'))).toEqual([keep.digest.slice(7)]);
     expect(await images.prune({ graceMs: 0 })).toEqual({ removedBlobs: 0, removedRootfs: 0, bytesFreed: 0 });
     expect((await images.pull(keep.reference)).downloadedBytes).toBe(0);
+  });
+
+  it('finds a stored image without the network, by ref or pinned digest, and reads its config', async () => {
+    const image = await buildTestImage({ layers: [base], config: { Cmd: ['/bin/hello'], Env: ['A=1'] } });
+    const ref = await seed('test/local:1', image);
+    expect(await images.local(ref)).toBeUndefined();
+    const pulled = await images.pull(ref);
+    const { downloadedBytes: _d, ...stored } = pulled;
+    expect(await images.local(ref)).toEqual(stored);
+    // A host that does not resolve: found by digest alone, so nothing was asked of the network.
+    expect(await images.local(`nowhere.invalid/x/y@${image.manifestDigest}`)).toMatchObject({
+      digest: image.manifestDigest,
+      rootfs: pulled.rootfs,
+    });
+    expect(await images.imageConfig(pulled.digest)).toEqual({
+      config: { Cmd: ['/bin/hello'], Env: ['A=1'] },
+    });
+    // Blobs without their unpacked tree are not ready to run: a pull must unpack them again.
+    await rm(pulled.rootfs, { recursive: true });
+    expect(await images.local(ref)).toBeUndefined();
   });
 
   it('keeps young unreferenced content by default: another process may be mid-pull', async () => {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, lstat, mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DEFAULT_PLATFORM } from './client/config.js';
 import type { RegistryConfig } from './client/config.js';
@@ -11,6 +11,7 @@ import type { ProgressListener } from './client/progress.js';
 import { pull } from './client/pull.js';
 import { importArchive } from './import/import-archive.js';
 import type { BlobSink } from './import/store-port.js';
+import type { ImageConfig } from './image-config.js';
 import { formatReference, parseReference } from './reference.js';
 import { ContentStore } from './store/content-store.js';
 import { unpackImage } from './unpack/unpack-image.js';
@@ -111,6 +112,41 @@ export class ImageStore {
       throw e;
     }
     return { ...image, reference: result.reference, downloadedBytes: result.downloadedBytes };
+  }
+
+  /**
+   * The image if this node has it stored and unpacked already, found without the network: by the reference's
+   * digest when it is pinned (`repo@sha256:…`), else by its ref. undefined when a pull is needed.
+   */
+  async local(reference: string): Promise<StoredImage | undefined> {
+    const name = canonical(reference);
+    const digest = pinnedDigest(reference) ?? (await this.content.resolveRef(name));
+    if (digest === undefined || !(await this.content.has(digest))) return undefined;
+    let resolved: ResolvedImage;
+    try {
+      resolved = await this.#resolve(digest, reference);
+    } catch {
+      return undefined; // An unreadable manifest or a missing platform: a pull repairs or reports it.
+    }
+    const hex = /^sha256:([0-9a-f]{64})$/.exec(resolved.manifestDigest)?.[1];
+    if (hex === undefined) return undefined;
+    const rootfs = join(this.root, 'rootfs', hex);
+    if (!(await stat(rootfs).catch(() => undefined))?.isDirectory()) return undefined;
+    return {
+      reference: name,
+      digest: resolved.manifestDigest,
+      size: sizeOf(resolved.manifest),
+      layers: resolved.manifest.layers.length,
+      rootfs,
+    };
+  }
+
+  /** The config of a stored image (by manifest or index digest), for resolveProcess. */
+  async imageConfig(digest: string): Promise<ImageConfig> {
+    const { manifest } = await this.#resolve(digest, digest);
+    const config = (await this.#config(manifest)).config;
+    // resolveProcess reads the fields it knows and tolerates their absence; anything but an object means none.
+    return typeof config === 'object' && config !== null ? { config } : {};
   }
 
   /** Imports a `docker save` tarball or an OCI layout (directory or tarball), then unpacks each image in it. */
@@ -245,6 +281,15 @@ function canonical(reference: string): string {
     return formatReference(parseReference(reference));
   } catch {
     return reference;
+  }
+}
+
+/** The digest a reference pins, if it pins one and parses. */
+function pinnedDigest(reference: string): string | undefined {
+  try {
+    return parseReference(reference).digest;
+  } catch {
+    return undefined;
   }
 }
 

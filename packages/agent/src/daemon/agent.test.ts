@@ -62,6 +62,7 @@ describe('agent daemon (node protocol)', () => {
       heartbeatMs: 200,
       reconcileMs: 200,
       backoff: { initialMs: 100, maxMs: 500 },
+      metricsPort: 0,
     };
     const nodes = async (tok: string, url = cp.url): Promise<NodeView[]> =>
       ((await request(url, 'GET', '/v1/nodes', { token: tok })).body as { items: NodeView[] }).items;
@@ -134,7 +135,7 @@ describe('agent daemon (node protocol)', () => {
     cleanups.push(() => removeDir(dir));
     await expect(
       Agent.start({
-        config: { url: 'http://127.0.0.1:9', dataDir: dir, name: 'x' },
+        config: { url: 'http://127.0.0.1:9', dataDir: dir, name: 'x', metricsPort: null },
         driver: new RuncDriver(),
       }),
     ).rejects.toThrow(/not registered yet/);

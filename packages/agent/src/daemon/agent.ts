@@ -1,21 +1,28 @@
 import { mkdir } from 'node:fs/promises';
-import type { NodeInstanceStatus } from '@shellwego/core';
+import { join } from 'node:path';
 import type { RuntimeDriver } from '@shellwego/driver-sdk';
+import { ImageStore, type RegistryConfig } from '@shellwego/registry';
 import { Executor } from '../executor/executor.js';
+import { HealthBoard } from '../health/health-board.js';
+import { AgentMetrics } from '../metrics/agent-metrics.js';
+import { startMetricsServer, type MetricsServer } from '../metrics/metrics-server.js';
 import { NetworkManager } from '../network/network-manager.js';
 import { plan, type DesiredInstance } from '../reconciler/plan.js';
+import { Resolver } from '../resolve/resolver.js';
 import { agentConfigSchema, type AgentConfig, type AgentConfigInput } from './config.js';
 import { ControlPlaneClient, type Watch, type WatchMessage } from './control-plane-client.js';
-import { CredentialsStore } from './credentials.js';
-import { hostCapacity, hostResources } from './host-resources.js';
-import { instanceStatus } from './instance-status.js';
+import { hostResources } from './host-resources.js';
+import { identify } from './identify.js';
 import { LazyNetwork } from './lazy-network.js';
 import { silentLogger, type AgentLogger } from './logger.js';
+import { healthTargets, instanceStatuses } from './status-report.js';
 
 export interface AgentOptions {
   config: AgentConfigInput;
   /** The runtime driver (the CLI passes a RuncDriver); its fingerprint decides the runtimes announced. */
   driver: RuntimeDriver;
+  /** Mirrors, credentials and insecure hosts for image pulls (registry's loadRegistryConfig); default none. */
+  registry?: RegistryConfig;
   logger?: AgentLogger;
 }
 
@@ -28,32 +35,51 @@ export interface AgentState {
   /** Revision of the last desired state received; null until the first one arrives. */
   revision: number | null;
   lastReportAt: Date | null;
+  /** Where /metrics is served; null when turned off or when the port could not be bound. */
+  metricsPort: number | null;
+}
+
+interface Parts {
+  config: AgentConfig;
+  client: ControlPlaneClient;
+  executor: Executor;
+  health: HealthBoard;
+  metrics: AgentMetrics;
+  logger: AgentLogger;
 }
 
 const errText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
 
 /**
  * The node agent: registers once (the credential stays in the data dir), re-adopts what runs, then reconciles on every
- * watch message and every 10 s, reporting after each pass and heartbeating every 10 s. When the control plane is away
- * it keeps the last desired state it had, so workloads keep running; it never acts on a desired state it has not seen.
+ * watch message and every 10 s, reporting after each pass, on every health change and while images pull, and
+ * heartbeating every 10 s. When the control plane is away it keeps the last desired state it had, so workloads keep
+ * running; it never acts on a desired state it has not seen.
  */
 export class Agent {
   private readonly timers: NodeJS.Timeout[] = [];
   private watcher: Watch | undefined;
+  private metricsServer: MetricsServer | undefined;
   private desired: WatchMessage | undefined;
   private passing: Promise<void> | undefined;
   private again = false;
+  private reporting: Promise<void> | undefined;
+  private reportAgain = false;
   private stopped = false;
   private readonly st: AgentState;
 
   private constructor(
-    private readonly config: AgentConfig,
-    private readonly client: ControlPlaneClient,
-    private readonly executor: Executor,
-    private readonly logger: AgentLogger,
+    private readonly parts: Parts,
     nodeId: string,
   ) {
-    this.st = { nodeId, watchConnects: 0, connected: false, revision: null, lastReportAt: null };
+    this.st = {
+      nodeId,
+      watchConnects: 0,
+      connected: false,
+      revision: null,
+      lastReportAt: null,
+      metricsPort: null,
+    };
   }
 
   static async start(opts: AgentOptions): Promise<Agent> {
@@ -66,16 +92,41 @@ export class Agent {
       logger,
     });
     const nodeId = await identify(config, opts.driver, client, logger);
+    const images = await ImageStore.open(
+      config.imagesDir ?? join(config.dataDir, 'images'),
+      opts.registry === undefined ? {} : { config: opts.registry },
+    );
+    const metrics = new AgentMetrics();
+    // Bound once the agent exists: the executor reports pulls through it.
+    const late: { agent?: Agent } = {};
     const executor = new Executor({
       driver: opts.driver,
       network: new LazyNetwork(() =>
-        NetworkManager.open({ stateDir: config.dataDir, bridgeName: config.bridgeName, cidr: config.cidr }),
+        NetworkManager.open({
+          stateDir: config.dataDir,
+          bridgeName: config.bridgeName,
+          cidr: config.cidr,
+          namePrefix: config.networkPrefix,
+        }),
       ),
+      resolver: new Resolver({
+        images,
+        logDir: join(config.dataDir, 'logs'),
+        runtimeDir: join(config.dataDir, 'runtime'),
+      }),
       stateDir: config.dataDir,
+      onProgress: () => late.agent?.requestReport(),
+      onSpawned: (_id, seconds) => metrics.spawnDuration.observe(seconds),
     });
     const recovered = await executor.recoverAll();
     logger.info({ node_id: nodeId, ...recovered }, 'agent started; re-adopted running instances');
-    const agent = new Agent(config, client, executor, logger, nodeId);
+    const health = new HealthBoard();
+    const agent = (late.agent = new Agent({ config, client, executor, health, metrics, logger }, nodeId));
+    health.on('change', (c) => {
+      logger.info({ instance: c.instanceId, health: c.status, detail: c.detail }, 'health changed');
+      agent.requestReport();
+    });
+    await agent.serveMetrics();
     agent.run();
     return agent;
   }
@@ -89,15 +140,35 @@ export class Agent {
     this.stopped = true;
     for (const t of this.timers) clearInterval(t);
     this.watcher?.close();
+    this.parts.health.stopAll();
     await this.passing;
+    await this.reporting;
+    this.parts.health.stopAll(); // a pass that ended after the first call may have started monitors again
+    await this.metricsServer?.close();
+  }
+
+  private async serveMetrics(): Promise<void> {
+    const { config, metrics, logger } = this.parts;
+    if (config.metricsPort === null) return;
+    try {
+      this.metricsServer = await startMetricsServer(metrics.registry, config.metricsHost, config.metricsPort);
+      this.st.metricsPort = this.metricsServer.port;
+    } catch (err) {
+      // Metrics are for operators; a taken port must not keep the node from running its workloads.
+      logger.error(
+        { err: errText(err), host: config.metricsHost, port: config.metricsPort },
+        'cannot serve metrics; running without them',
+      );
+    }
   }
 
   private run(): void {
-    this.watcher = this.client.watch({
+    const { client, config, logger } = this.parts;
+    this.watcher = client.watch({
       onOpen: () => {
         this.st.watchConnects++;
         this.st.connected = true;
-        this.logger.info({ connects: this.st.watchConnects }, 'watch connected');
+        logger.info({ connects: this.st.watchConnects }, 'watch connected');
       },
       onClose: () => {
         this.st.connected = false;
@@ -108,8 +179,8 @@ export class Agent {
         this.trigger();
       },
     });
-    this.timers.push(setInterval(() => this.trigger(), this.config.reconcileMs));
-    this.timers.push(setInterval(() => void this.heartbeat(), this.config.heartbeatMs));
+    this.timers.push(setInterval(() => this.trigger(), config.reconcileMs));
+    this.timers.push(setInterval(() => void this.heartbeat(), config.heartbeatMs));
     // A first report at once, so the control plane sees the re-adopted instances without waiting for the watch.
     this.trigger();
   }
@@ -125,110 +196,80 @@ export class Agent {
       do {
         this.again = false;
         await this.pass().catch((err: unknown) =>
-          this.logger.error({ err: errText(err) }, 'reconcile pass failed'),
+          this.parts.logger.error({ err: errText(err) }, 'reconcile pass failed'),
         );
       } while (this.again && !this.stopped);
     })().finally(() => (this.passing = undefined));
   }
 
   private async pass(): Promise<void> {
+    const { executor, metrics, logger } = this.parts;
     if (this.desired !== undefined) {
-      const actions = plan(desiredInstances(this.desired, this.logger), await this.executor.actual());
-      if (actions.length > 0) {
-        for (const r of await this.executor.apply(actions)) {
-          if (r.outcome === 'failed')
-            this.logger.warn(
-              { action: r.action.kind, instance: r.action.instanceId, err: r.error.message },
-              'action failed',
-            );
-        }
+      const endTimer = metrics.reconcileDuration.startTimer();
+      // Instances whose desired entry did not parse are left as they are: neither created nor stopped.
+      const skipped = new Set(this.desired.skipped);
+      const actual = (await executor.actual()).filter((a) => !skipped.has(a.instanceId));
+      const actions = plan(desiredInstances(this.desired), actual);
+      for (const r of actions.length > 0 ? await executor.apply(actions) : []) {
+        metrics.actions.inc({ kind: r.action.kind, outcome: r.outcome });
+        if (r.outcome === 'failed')
+          logger.warn(
+            { action: r.action.kind, instance: r.action.instanceId, err: r.error.message },
+            'action failed',
+          );
       }
+      endTimer();
     }
-    await this.report();
+    this.requestReport();
+    await this.reporting;
+  }
+
+  /** Reports soon: at once when idle, else once more after the report under way (each one sends the full state). */
+  private requestReport(): void {
+    if (this.stopped) return;
+    if (this.reporting) {
+      this.reportAgain = true;
+      return;
+    }
+    this.reporting = (async () => {
+      do {
+        this.reportAgain = false;
+        await this.report().catch((err: unknown) =>
+          this.parts.logger.error({ err: errText(err) }, 'building the status report failed'),
+        );
+      } while (this.reportAgain && !this.stopped);
+    })().finally(() => (this.reporting = undefined));
   }
 
   private async report(): Promise<void> {
-    const actual = await this.executor.actual();
+    const { executor, health, metrics, client, config, logger } = this.parts;
+    // Taken first: a pull of a small image may be over before the rest of the report is gathered.
+    const busy = executor.inProgress();
+    const actual = await executor.actual();
+    if (!this.stopped) health.sync(await healthTargets(actual, executor));
     const appOf = new Map((this.desired?.instances ?? []).map((i) => [i.id, i.app_id]));
-    const instances: NodeInstanceStatus[] = [];
-    for (const a of actual) {
-      const cond = this.executor.condition(a.instanceId);
-      instances.push(
-        instanceStatus(a, {
-          appId: appOf.get(a.instanceId),
-          address: (await this.executor.networkOf(a.instanceId))?.ip,
-          condition: cond.status === 'ok' ? undefined : cond.status,
-        }),
-      );
-    }
+    const instances = await instanceStatuses(actual, busy, executor, health, appOf);
+    metrics.countInstances(instances);
     try {
-      await this.client.reportStatus({
-        instances,
-        resources: await hostResources(this.config.dataDir, actual.length),
-      });
+      await client.reportStatus({ instances, resources: await hostResources(config.dataDir, actual.length) });
       this.st.lastReportAt = new Date();
     } catch (err) {
       // The control plane may be away; the next pass reports again.
-      this.logger.warn({ err: errText(err) }, 'status report failed');
+      logger.warn({ err: errText(err) }, 'status report failed');
     }
   }
 
   private async heartbeat(): Promise<void> {
     if (this.stopped) return;
     try {
-      await this.client.heartbeat();
+      await this.parts.client.heartbeat();
     } catch (err) {
-      this.logger.warn({ err: errText(err) }, 'heartbeat failed');
+      this.parts.logger.warn({ err: errText(err) }, 'heartbeat failed');
     }
   }
 }
 
-/** The stored credential if there is one, else a registration with the join token (stored before it is used). */
-async function identify(
-  config: AgentConfig,
-  driver: RuntimeDriver,
-  client: ControlPlaneClient,
-  logger: AgentLogger,
-): Promise<string> {
-  const store = new CredentialsStore(config.dataDir);
-  const stored = await store.load();
-  if (stored) {
-    if (stored.url !== config.url)
-      logger.warn({ registered_with: stored.url, url: config.url }, 'using the credential of another URL');
-    client.authenticate(stored.node_id, stored.credential);
-    return stored.node_id;
-  }
-  if (config.joinToken === undefined)
-    throw new Error(`this node is not registered yet (no ${store.file}); pass a join token`);
-  const fp = await driver.fingerprint();
-  if (!fp.usable)
-    throw new Error(`the ${driver.name} runtime is not usable: ${fp.reason ?? 'no reason given'}`);
-  const registered = await client.register({
-    join_token: config.joinToken,
-    name: config.name,
-    runtimes: [driver.name],
-    capacity: await hostCapacity(config.dataDir),
-    ...(config.zone === undefined ? {} : { zone: config.zone }),
-  });
-  await store.save({ url: config.url, node_id: registered.node_id, credential: registered.credential });
-  client.authenticate(registered.node_id, registered.credential);
-  logger.info({ node_id: registered.node_id, name: config.name }, 'registered with the control plane');
-  return registered.node_id;
-}
-
-/** The watch's instances as plan() wants them; those without a spec yet cannot be started and are left out. */
-function desiredInstances(state: WatchMessage, logger: AgentLogger): DesiredInstance[] {
-  const out: DesiredInstance[] = [];
-  for (const i of state.instances) {
-    if (i.spec === undefined) {
-      logger.debug({ instance: i.id }, 'desired instance without a spec; skipped');
-      continue;
-    }
-    out.push({
-      instanceId: i.id,
-      spec: i.spec,
-      ...(i.restart_policy ? { restartPolicy: i.restart_policy } : {}),
-    });
-  }
-  return out;
+/** The watch's instances as plan() wants them; each carries its wire spec, secrets included (kept in memory only). */
+function desiredInstances(state: WatchMessage): DesiredInstance[] {
+  return state.instances.map((i) => ({ instanceId: i.id, spec: i.spec, restartPolicy: i.restart_policy }));
 }

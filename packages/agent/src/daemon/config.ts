@@ -27,6 +27,16 @@ export const agentConfigSchema = z.strictObject({
   requestTimeoutMs: z.number().int().min(10).default(10_000),
   bridgeName: z.string().min(1).max(15).default('swg0'),
   cidr: z.string().min(1).default('10.88.0.0/16'),
+  /** Starts the names of instance interfaces and namespaces, so two agents (or tests) on one host never collide. */
+  networkPrefix: z
+    .string()
+    .regex(/^[a-z][a-z0-9]{0,5}$/, '1 to 6 lower-case letters or digits, starting with a letter')
+    .default('sw'),
+  /** The node's image store (blobs, refs, unpacked trees); default `<dataDir>/images`. */
+  imagesDir: z.string().min(1).optional(),
+  /** Prometheus metrics at http://metricsHost:metricsPort/metrics; 0 picks a free port, null turns them off. */
+  metricsPort: z.number().int().min(0).max(65_535).nullable().default(9100),
+  metricsHost: z.string().min(1).default('127.0.0.1'),
 });
 export type AgentConfigInput = z.input<typeof agentConfigSchema>;
 export type AgentConfig = z.output<typeof agentConfigSchema>;

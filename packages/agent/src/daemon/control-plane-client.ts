@@ -1,22 +1,43 @@
 import { WebSocket } from 'ws';
 import { z } from 'zod';
 import { schemas } from '@shellwego/core';
-import type { NodeAck, NodeRegistered, NodeStatusReport } from '@shellwego/core';
+import type { DesiredInstanceWire, NodeAck, NodeRegistered, NodeStatusReport } from '@shellwego/core';
 import type { WatchBackoff } from './config.js';
 import type { AgentLogger } from './logger.js';
 
-/** One desired instance as the watch sends it; `spec` arrives once scheduling does (it is optional until then). */
-const watchedInstance = z.looseObject({
-  id: z.string().min(1),
-  app_id: z.string().optional(),
-  spec: z.unknown().optional(),
-  restart_policy: z.enum(['always', 'on-failure', 'never']).optional(),
-});
-export const watchMessage = z.looseObject({
+/** The watch message's envelope; each instance is checked on its own so one bad entry does not void the rest. */
+const watchEnvelope = z.looseObject({
   revision: z.number().int(),
-  instances: z.array(watchedInstance),
+  instances: z.array(z.unknown()),
 });
-export type WatchMessage = z.infer<typeof watchMessage>;
+
+/** One watch message: the node's full desired state (schemas.desiredState), minus the entries that did not parse. */
+export interface WatchMessage {
+  revision: number;
+  instances: DesiredInstanceWire[];
+  /** Ids of entries that failed the schema: the agent leaves those instances as they are rather than stop them. */
+  skipped: string[];
+}
+
+/** Parses a watch message; entries failing schemas.desiredInstance are logged and skipped, not fatal. */
+export function parseWatchMessage(raw: unknown, logger: AgentLogger): WatchMessage {
+  const envelope = watchEnvelope.parse(raw);
+  const out: WatchMessage = { revision: envelope.revision, instances: [], skipped: [] };
+  for (const entry of envelope.instances) {
+    const parsed = schemas.desiredInstance.safeParse(entry);
+    if (parsed.success) {
+      out.instances.push(parsed.data);
+      continue;
+    }
+    const id = z.object({ id: z.string() }).safeParse(entry).data?.id;
+    if (id !== undefined) out.skipped.push(id);
+    logger.warn(
+      { instance: id ?? null, err: z.prettifyError(parsed.error) },
+      'skipping a desired instance that does not match the schema',
+    );
+  }
+  return out;
+}
 
 export type RegisterBody = z.input<typeof schemas.nodeRegister>;
 
@@ -97,7 +118,7 @@ export class ControlPlaneClient {
       ws.on('message', (data: Buffer) => {
         let state: WatchMessage;
         try {
-          state = watchMessage.parse(JSON.parse(data.toString('utf8')));
+          state = parseWatchMessage(JSON.parse(data.toString('utf8')), logger);
         } catch (err) {
           logger.warn({ err }, 'ignoring a malformed watch message');
           return;

@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { RuncDriver } from '@shellwego/driver-runc';
 import type { InstanceSpec } from '@shellwego/driver-sdk';
@@ -6,8 +8,10 @@ import { HealthMonitor, type HealthChange } from '../health/health-monitor.js';
 import { ip } from '../network/exec.js';
 import { ownedBy } from '../network/test-net.js';
 import { plan, type DesiredInstance } from '../reconciler/plan.js';
+import type { SpecResolver } from '../resolve/resolver.js';
 import { InstanceStore } from '../state/instance-store.js';
 import { Executor, type ExecutorOptions } from './executor.js';
+import { filesContaining } from './test-disk.js';
 import { makeExecutorTestEnv, type ExecutorTestEnv } from './test-executor-env.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -47,17 +51,23 @@ describe.skipIf(!isRoot)('Executor with runc and a real network (needs root)', (
     new Executor({
       driver,
       network: await env.openNetwork(),
+      resolver: env.resolver,
       stateDir: env.agentStateDir,
       graceMs: 300,
       ...over,
     });
   let web: DesiredInstance;
+  // Unique per run, so finding it on disk can only mean this test's instance leaked it.
+  const secret = `s3cret-${randomBytes(12).toString('hex')}`;
 
   beforeAll(async () => {
     env = await makeExecutorTestEnv();
     web = {
-      instanceId: `${env.prefix}-web`,
-      spec: env.spec('web', ['/bin/httpd', '-f', '-p', '8080', '-h', '/www']),
+      instanceId: env.instanceId('web'),
+      spec: env.wire('web', env.images.web, {
+        secrets: { API_TOKEN: secret },
+        secret_versions: { API_TOKEN: 1 },
+      }),
     };
   });
   afterAll(async () => {
@@ -65,10 +75,12 @@ describe.skipIf(!isRoot)('Executor with runc and a real network (needs root)', (
     expect(await ownedBy(env.prefix)).toEqual({ links: [], namespaces: [] });
   });
 
-  it('creates a desired instance that answers HTTP on its address and turns healthy', async () => {
-    const exec = await executor();
+  it('pulls the image of a wire spec, starts it, and it answers HTTP on its address and turns healthy', async () => {
+    const progress: (string | undefined)[] = [];
+    const exec: Executor = await executor({ onProgress: (id) => progress.push(exec.progress(id)) });
     const results = await exec.apply(plan([web], await exec.actual()));
     expect(results.map((r) => [r.action.kind, r.outcome])).toEqual([['create', 'done']]);
+    expect(progress).toEqual([`pulling ${env.images.web.reference}`, undefined]);
     const net = await exec.networkOf(web.instanceId);
     if (net === null) throw new Error('no network recorded');
     expect(await getFromHost(env.bridge, net.ip, 8080)).toBe('200 hello from busybox\n');
@@ -90,6 +102,19 @@ describe.skipIf(!isRoot)('Executor with runc and a real network (needs root)', (
       monitor.stop();
     }
     expect(plan([web], await exec.actual())).toEqual([]); // converged
+  });
+
+  it('passes the secret to the instance and writes it nowhere on disk', async () => {
+    const record = await new InstanceStore(env.agentStateDir).get(web.instanceId);
+    if (record === undefined) throw new Error('no record saved');
+    expect(record.spec).toMatchObject({ secret_versions: { API_TOKEN: 1 } });
+    expect(record.spec).not.toHaveProperty('secrets');
+    const { pid } = await driver.inspect(record.handle);
+    const environ = await readFile(`/proc/${String(pid)}/environ`, 'utf8');
+    expect(environ.split('\0')).toContain(`API_TOKEN=${secret}`);
+    expect(environ.split('\0')).toContain('PORT=8080');
+    // The whole data dir: records, leases, images, runtime state and logs; the memory-backed bundle aside.
+    expect(await filesContaining(env.agentStateDir, secret)).toEqual([]);
   });
 
   it('re-adopts the running instance after an agent restart, same process', async () => {
@@ -128,10 +153,16 @@ describe.skipIf(!isRoot)('Executor with runc and a real network (needs root)', (
   });
 
   it('undoes the network of a create that fails and keeps no record', async () => {
-    const exec = await executor();
     // The driver fails after the network is up: its overlay has no image tree to mount.
-    const bad = { ...env.spec('bad', ['/bin/sh']), rootfs: `${env.dir}/no-such-image` };
-    const results = await exec.apply([{ kind: 'create', instanceId: bad.instanceId, spec: bad }]);
+    const noTree: SpecResolver = {
+      resolve: async (...args) => ({
+        ...(await env.resolver.resolve(...args)),
+        rootfs: `${env.dir}/no-such-image`,
+      }),
+    };
+    const exec = await executor({ resolver: noTree });
+    const bad = { instanceId: env.instanceId('bad'), spec: env.wire('bad', env.images.web) };
+    const results = await exec.apply([{ kind: 'create', ...bad }]);
     expect(results[0]?.outcome).toBe('failed');
     expect(await new InstanceStore(env.agentStateDir).load()).toEqual([]);
     expect((await ownedBy(env.prefix)).namespaces).toEqual([]);
@@ -147,8 +178,8 @@ describe.skipIf(!isRoot)('Executor with runc and a real network (needs root)', (
       crashLoop: { starts: 3, windowMs: 60_000 },
     });
     const crash: DesiredInstance = {
-      instanceId: `${env.prefix}-crash`,
-      spec: env.spec('crash', ['/bin/sh', '-c', 'exit 1']),
+      instanceId: env.instanceId('crash'),
+      spec: env.wire('crash', env.images.crash),
       restartPolicy: 'always',
     };
     const outcomes: string[] = [];

@@ -1,11 +1,9 @@
-import {
-  instanceSpecSchema,
-  type InstanceHandle,
-  type InstanceSpec,
-  type RuntimeDriver,
-} from '@shellwego/driver-sdk';
+import { schemas, type InstanceWireSpec } from '@shellwego/core';
+import type { InstanceHandle, InstanceSpec, LogLine, RuntimeDriver } from '@shellwego/driver-sdk';
 import type { InstanceNetwork, NetworkManager } from '../network/network-manager.js';
 import type { Action, ActualInstance } from '../reconciler/plan.js';
+import { withoutSecrets } from '../reconciler/spec-form.js';
+import type { SpecResolver } from '../resolve/resolver.js';
 import { InstanceStore } from '../state/instance-store.js';
 import { systemClock, type Clock } from './clock.js';
 import { Limiter } from './limiter.js';
@@ -24,6 +22,12 @@ export type InstanceNetworker = Pick<NetworkManager, 'setup' | 'teardown' | 'loo
 export interface ExecutorOptions {
   driver: RuntimeDriver;
   network: InstanceNetworker;
+  /** Turns each action's wire spec into the driver's spec, pulling the image when the node lacks it. */
+  resolver: SpecResolver;
+  /** Called when an instance's progress() changes (a pull starts or ends), so the status can be reported early. */
+  onProgress?: (instanceId: string) => void;
+  /** Called after each successful driver start with how long it took, for the spawn-duration histogram. */
+  onSpawned?: (instanceId: string, seconds: number) => void;
   /** The agent's state dir; instance records go to `<stateDir>/instances/<id>.json`. */
   stateDir: string;
   /** Actions carried out at once. Default 4. */
@@ -53,7 +57,11 @@ export interface RecoverResult {
 
 const errorOf = (e: unknown): Error => (e instanceof Error ? e : new Error(String(e)));
 
-/** Carries out plan()'s actions with a runtime driver and the node's network, recording what runs on disk. */
+/**
+ * Carries out plan()'s actions with a runtime driver and the node's network, recording what runs on disk. Actions
+ * carry wire specs (schemas.instanceWireSpec); records keep them without secret values, which live only in the
+ * actions (from the desired state in memory) and in the driver's memory-backed storage.
+ */
 export class Executor {
   private readonly store: InstanceStore;
   private readonly limiter: Limiter;
@@ -62,6 +70,8 @@ export class Executor {
   /** Instances recoverAll() found gone; the driver may know nothing of them any more ('unknown'). */
   private readonly lost = new Set<string>();
   private readonly graceMs: number;
+  /** What an instance being (re)started is busy with, e.g. `pulling <image>`. */
+  private readonly busyWith = new Map<string, string>();
 
   constructor(private readonly opts: ExecutorOptions) {
     this.store = new InstanceStore(opts.stateDir);
@@ -116,6 +126,35 @@ export class Executor {
     return (await this.store.get(instanceId))?.network ?? null;
   }
 
+  /** What an instance being (re)started waits for, e.g. `pulling <image>`; undefined when nothing. */
+  progress(instanceId: string): string | undefined {
+    return this.busyWith.get(instanceId);
+  }
+
+  /** Every instance with a progress() message, e.g. ones still pulling their image and not recorded yet. */
+  inProgress(): Map<string, string> {
+    return new Map(this.busyWith);
+  }
+
+  /** The last `count` lines an instance wrote (stdout and stderr), for its status; [] when unknown. */
+  async logTail(instanceId: string, count: number, timeoutMs = 2000): Promise<LogLine[]> {
+    const record = await this.store.get(instanceId);
+    if (record === undefined) return [];
+    const tail: LogLine[] = [];
+    try {
+      for await (const line of this.opts.driver.logs(record.handle, {
+        follow: false,
+        signal: AbortSignal.timeout(timeoutMs),
+      })) {
+        tail.push(line);
+        if (tail.length > count) tail.shift();
+      }
+    } catch {
+      // A log rotated or removed midway, or a slow read: report what was read.
+    }
+    return tail;
+  }
+
   private async applyOne(action: Action): Promise<ActionResult> {
     const id = action.instanceId;
     if (this.inFlight.has(id)) return { action, outcome: 'busy' };
@@ -140,37 +179,61 @@ export class Executor {
   private async execute(action: Action): Promise<void> {
     switch (action.kind) {
       case 'create':
-        return this.create(action.instanceId, action.spec);
+        return this.launch(action.instanceId, action.spec, { replacing: false });
       case 'stop':
         await this.stop(action.instanceId, { destroy: true });
         this.tracker.forget(action.instanceId);
         return;
       case 'replace':
         // A new spec is a new start: the old one's failures say nothing about it.
-        await this.stop(action.instanceId, { destroy: false });
         this.tracker.forget(action.instanceId);
-        return this.create(action.instanceId, action.spec);
+        return this.launch(action.instanceId, action.spec, { replacing: true });
       case 'restart':
         this.lost.delete(action.instanceId);
-        await this.stop(action.instanceId, { destroy: false });
-        return this.create(action.instanceId, action.spec);
+        return this.launch(action.instanceId, action.spec, { replacing: true });
     }
   }
 
-  /** Network, then the driver, then the record: a failure at any step undoes the earlier ones. */
-  private async create(instanceId: string, desiredSpec: unknown): Promise<void> {
-    const spec: InstanceSpec = instanceSpecSchema.parse(desiredSpec);
-    if (spec.instanceId !== instanceId)
-      throw new Error(`action for ${instanceId} carries a spec for ${spec.instanceId}`);
-    // Counted before the network too, so a failing setup backs off like a failing start.
+  /**
+   * Resolves (and pulls) first, while an instance being replaced still runs, then stops the old one and starts.
+   * Counted as a start before resolving, so a failing pull backs off like a failing start.
+   */
+  private async launch(instanceId: string, desired: unknown, opts: { replacing: boolean }): Promise<void> {
+    const wire: InstanceWireSpec = schemas.instanceWireSpec.parse(desired);
     this.tracker.recordStart(instanceId);
+    const spec = await this.resolve(instanceId, wire);
+    if (opts.replacing) await this.stop(instanceId, { destroy: false });
+    await this.start(instanceId, spec, desired);
+  }
+
+  private async resolve(instanceId: string, wire: InstanceWireSpec): Promise<InstanceSpec> {
+    try {
+      return await this.opts.resolver.resolve(instanceId, wire, {
+        onPull: (reference) => this.setProgress(instanceId, `pulling ${reference}`),
+      });
+    } finally {
+      this.setProgress(instanceId, undefined);
+    }
+  }
+
+  private setProgress(instanceId: string, message: string | undefined): void {
+    if (this.busyWith.get(instanceId) === message) return;
+    if (message === undefined) this.busyWith.delete(instanceId);
+    else this.busyWith.set(instanceId, message);
+    this.opts.onProgress?.(instanceId);
+  }
+
+  /** Network, then the driver, then the record: a failure at any step undoes the earlier ones. */
+  private async start(instanceId: string, spec: InstanceSpec, desired: unknown): Promise<void> {
     const network = await this.opts.network.setup(instanceId);
     let handle: InstanceHandle | undefined;
     try {
+      const t0 = performance.now();
       handle = await this.opts.driver.start({ ...spec, netnsPath: network.nsPath });
+      this.opts.onSpawned?.(instanceId, (performance.now() - t0) / 1000);
       await this.store.save({
         instanceId,
-        spec: desiredSpec,
+        spec: withoutSecrets(desired),
         handle,
         network,
         savedAt: new Date().toISOString(),

@@ -1,28 +1,38 @@
-// A real node for executor tests: a busybox image tree with a web root, runc state, a bridge with a free subnet.
-// Everything carries this run's prefix and is removed in cleanup() or, if the run dies, by the exit hook.
+// A real node for executor tests: a registry with busybox images, the agent's data dir (image store, runtime state,
+// logs, records, leases), a bridge with a free subnet. Everything carries this run's prefix and is removed in
+// cleanup() or, if the run dies, by the exit hooks.
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { InstanceSpec } from '@shellwego/driver-sdk';
+import type { InstanceWireSpec } from '@shellwego/core';
+import { ImageStore } from '@shellwego/registry';
 import {
-  buildBusyboxRootfs,
   makeTempDir,
   mountsUnder,
   registerRuncExitCleanup,
   removeDir,
+  startRegistry,
+  type RegistryServer,
 } from '@shellwego/testkit';
 import { run } from '../network/exec.js';
 import { NetworkManager } from '../network/network-manager.js';
 import { freeSubnet, registerExitCleanup, removeOwned, uniquePrefix } from '../network/test-net.js';
+import { Resolver } from '../resolve/resolver.js';
+import { pushBusyboxImage, type BusyboxImage } from '../resolve/test-images.js';
 
 export interface ExecutorTestEnv {
   dir: string;
   prefix: string;
   bridge: string;
-  /** The driver's state dir (runc root, bundles) and the agent's (instance records, leases). */
-  driverStateDir: string;
+  registry: RegistryServer;
+  /** `web` serves /www with httpd on $PORT; `crash` exits 1 at once. */
+  images: { web: BusyboxImage; crash: BusyboxImage };
+  /** The agent's data dir: records, leases, images, runtime state and logs all live under it. */
   agentStateDir: string;
+  resolver: Resolver;
   openNetwork(): Promise<NetworkManager>;
-  spec(name: string, args: string[]): InstanceSpec;
+  /** A wire spec as the control plane sends it, for app `name` on port 8080. */
+  wire(name: string, image: BusyboxImage, over?: Partial<InstanceWireSpec>): InstanceWireSpec;
+  instanceId(name: string): string;
   mounts(): Promise<string[]>;
   runcContainers(): Promise<string[]>;
   /** Removes a container behind the agent's back. */
@@ -35,20 +45,27 @@ export async function makeExecutorTestEnv(): Promise<ExecutorTestEnv> {
   const prefix = await uniquePrefix();
   const bridge = `${prefix}br`;
   const cidr = await freeSubnet();
-  const rootfs = join(dir, 'image');
-  const driverStateDir = join(dir, 'driver');
   const agentStateDir = join(dir, 'agent');
-  const runcRoot = join(driverStateDir, 'runc');
-  const logDir = join(dir, 'logs');
+  const runtimeDir = join(agentStateDir, 'runtime');
+  const runcRoot = join(runtimeDir, 'runc');
 
   // Registered before anything is created; newest runs first, so containers and mounts go before links and files.
   const cancelNet = registerExitCleanup(prefix);
   const cancelRunc = registerRuncExitCleanup(dir, runcRoot);
-  await buildBusyboxRootfs(rootfs, {
-    applets: ['sh', 'httpd', 'sleep', 'echo'],
-    files: { 'www/index.html': 'hello from busybox\n' },
-  });
+  const registry = await startRegistry();
+  const images = {
+    web: await pushBusyboxImage(registry.host, 'test/web', {
+      cmd: ['/bin/sh', '-c', 'exec httpd -f -p "$PORT" -h /www'],
+      files: { 'www/index.html': 'hello from busybox\n' },
+    }),
+    crash: await pushBusyboxImage(registry.host, 'test/crash', { cmd: ['/bin/sh', '-c', 'exit 1'] }),
+  };
   await mkdir(agentStateDir, { recursive: true });
+  const resolver = new Resolver({
+    images: await ImageStore.open(join(agentStateDir, 'images')),
+    logDir: join(agentStateDir, 'logs'),
+    runtimeDir,
+  });
 
   const mounts = (): Promise<string[]> => mountsUnder(dir);
   const runcContainers = async (): Promise<string[]> =>
@@ -58,20 +75,27 @@ export async function makeExecutorTestEnv(): Promise<ExecutorTestEnv> {
     dir,
     prefix,
     bridge,
-    driverStateDir,
+    registry,
+    images,
     agentStateDir,
+    resolver,
     openNetwork: () =>
       NetworkManager.open({ stateDir: agentStateDir, bridgeName: bridge, cidr, namePrefix: prefix }),
-    spec: (name, args) => ({
-      instanceId: `${prefix}-${name}`,
-      appId: 'app_test',
-      rootfs,
-      process: { args, env: ['PATH=/bin'], cwd: '/', user: { uid: 0, gid: 0 } },
-      hostname: name,
-      resources: { memoryBytes: 64 * 1024 * 1024, cpuMilli: 500, pidsLimit: 64 },
+    instanceId: (name) => `${prefix}-${name}`,
+    wire: (name, image, over = {}) => ({
+      app_id: 'app_test',
+      app_name: name,
+      release_id: 'rel_test',
+      release_version: 1,
+      image: image.reference,
+      runtime: 'runc',
+      env: {},
       secrets: {},
-      logDir,
-      stateDir: driverStateDir,
+      secret_versions: {},
+      resources: { memory_bytes: 64 * 1024 * 1024, cpu_milli: 500 },
+      port: 8080,
+      health_check: { path: '/', interval_ms: 100, timeout_ms: 1000 },
+      ...over,
     }),
     mounts,
     runcContainers,
@@ -82,6 +106,7 @@ export async function makeExecutorTestEnv(): Promise<ExecutorTestEnv> {
       for (const id of await runcContainers())
         await run('runc', ['--root', runcRoot, 'delete', '--force', id]);
       for (const m of (await mounts()).sort().reverse()) await run('umount', ['-l', m]);
+      await registry.stop();
       await removeOwned(prefix);
       await removeDir(dir);
       cancelRunc();

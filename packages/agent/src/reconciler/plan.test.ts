@@ -49,6 +49,19 @@ describe('plan(desired, actual)', () => {
     ]);
   });
 
+  it('compares secret versions, not secret values (which are never stored)', () => {
+    const wire = (value: string, version: number) => ({
+      image: 'a',
+      secrets: { DB_PASSWORD: value },
+      secret_versions: { DB_PASSWORD: version },
+    });
+    const stored = { image: 'a', secret_versions: { DB_PASSWORD: 1 } };
+    expect(plan([want('i1', wire('s3cret', 1))], [have('i1', stored)])).toEqual([]);
+    expect(plan([want('i1', wire('other', 2))], [have('i1', stored)])).toEqual([
+      { kind: 'replace', instanceId: 'i1', spec: wire('other', 2) },
+    ]);
+  });
+
   it('restarts exited instances as the restart policy says', () => {
     const s = spec('a');
     expect(plan([want('i1', s)], [have('i1', s, 'exited', 0)])).toMatchObject([{ kind: 'restart' }]);

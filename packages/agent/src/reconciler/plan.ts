@@ -7,19 +7,22 @@
  *   actual only              → stop
  *   both, same spec          → nothing (or restart if it exited and the policy says so)
  *   both, different spec     → replace (stop the old, start the new)
+ *
+ * Secret values are not compared (the stored spec has none); their versions are.
  */
 import { canonicalJson } from '@shellwego/core';
+import { withoutSecrets } from './spec-form.js';
 
 export interface DesiredInstance {
   instanceId: string;
-  /** The spec the control plane sent; compared by value, whatever the key order. */
+  /** The spec the control plane sent; compared by value, whatever the key order, secret values aside. */
   spec: unknown;
   restartPolicy?: 'always' | 'on-failure' | 'never';
 }
 
 export interface ActualInstance {
   instanceId: string;
-  /** The spec it was started from (kept in the agent's state dir). */
+  /** The spec it was started from, as kept in the agent's state dir (without secret values). */
   spec: unknown;
   state: 'starting' | 'running' | 'exited' | 'oom-killed' | 'failed' | 'unknown';
   exitCode?: number | null;
@@ -56,7 +59,7 @@ export function plan(desired: readonly DesiredInstance[], actual: readonly Actua
     const a = running.get(d.instanceId);
     if (!a) {
       creates.push({ kind: 'create', instanceId: d.instanceId, spec: d.spec });
-    } else if (canonicalJson(a.spec) !== canonicalJson(d.spec)) {
+    } else if (canonicalJson(withoutSecrets(a.spec)) !== canonicalJson(withoutSecrets(d.spec))) {
       replaces.push({ kind: 'replace', instanceId: d.instanceId, spec: d.spec });
     } else {
       const reason = shouldRestart(d, a);

@@ -7,7 +7,7 @@ import { writeAtomically } from './atomic-write.js';
 /** What the agent keeps about one instance it runs, so a restarted agent knows what it runs. */
 export interface InstanceRecord {
   instanceId: string;
-  /** The spec as the control plane sent it (without the agent's additions), so plan() compares like with like. */
+  /** The wire spec as the control plane sent it, without secret values (withoutSecrets): plan() compares like with like. */
   spec: unknown;
   handle: InstanceHandle;
   network: InstanceNetwork | null;

@@ -1,0 +1,185 @@
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import type { DesiredInstanceWire, InstanceWireSpec, NodeInstanceStatus } from '@shellwego/core';
+import { RuncDriver } from '@shellwego/driver-runc';
+import {
+  makeTempDir,
+  mountsUnder,
+  registerRuncExitCleanup,
+  removeDir,
+  startRegistry,
+  type RegistryServer,
+} from '@shellwego/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { filesContaining } from '../executor/test-disk.js';
+import { ip, run } from '../network/exec.js';
+import { freeSubnet, ownedBy, registerExitCleanup, removeOwned, uniquePrefix } from '../network/test-net.js';
+import { pushBusyboxImage, type BusyboxImage } from '../resolve/test-images.js';
+import { Agent } from './agent.js';
+import { startFakeControlPlane, type FakeControlPlane } from './test-control-plane.js';
+
+const isRoot = process.getuid?.() === 0;
+
+/** GET / from the host, after the guard that the route to `addr` leaves through the test's own bridge. */
+async function getFromHost(bridge: string, addr: string, port: number): Promise<string> {
+  const route = await ip('route', 'get', addr);
+  if (!new RegExp(`\\bdev ${bridge}\\b`).test(route))
+    throw new Error(`refusing to send to ${addr}: route is ${route.trim()}`);
+  const res = await fetch(`http://${addr}:${String(port)}/`, { signal: AbortSignal.timeout(2000) });
+  return `${String(res.status)} ${await res.text()}`;
+}
+
+// Needs root for runc, mounts, namespaces and bridges: CI runs as root, so this never skips there (STYLE.md §8).
+describe.skipIf(!isRoot)('agent running instances from wire specs (needs root)', () => {
+  let dir: string;
+  let prefix: string;
+  let registry: RegistryServer | undefined;
+  let cp: FakeControlPlane | undefined;
+  let agent: Agent | undefined;
+  let images: { web: BusyboxImage; crash: BusyboxImage };
+  const cancels: (() => void)[] = [];
+  const secret = `s3cret-${randomBytes(12).toString('hex')}`;
+
+  const wire = (
+    name: string,
+    image: BusyboxImage,
+    over: Partial<InstanceWireSpec> = {},
+  ): InstanceWireSpec => ({
+    app_id: `app_${name}`,
+    app_name: name,
+    release_id: 'rel_1',
+    release_version: 1,
+    image: image.reference,
+    runtime: 'runc',
+    env: { GREETING: 'hi' },
+    secrets: {},
+    secret_versions: {},
+    resources: { memory_bytes: 64 * 1024 * 1024, cpu_milli: 250 },
+    port: 8080,
+    health_check: { path: '/', interval_ms: 200, timeout_ms: 1000 },
+    ...over,
+  });
+  const desired = (name: string, spec: InstanceWireSpec, over: Partial<DesiredInstanceWire> = {}) => ({
+    id: `${prefix}-${name}`,
+    app_id: spec.app_id,
+    restart_policy: 'always' as const,
+    spec,
+    ...over,
+  });
+  const find =
+    (id: string, pred: (s: NodeInstanceStatus) => boolean) => (r: { instances: NodeInstanceStatus[] }) =>
+      r.instances.find((s) => s.id === id && pred(s));
+
+  beforeAll(async () => {
+    dir = await makeTempDir('swg-agent-run-');
+    prefix = await uniquePrefix();
+    const runcRoot = join(dir, 'agent', 'runtime', 'runc');
+    cancels.push(registerExitCleanup(prefix), registerRuncExitCleanup(dir, runcRoot));
+    registry = await startRegistry();
+    images = {
+      web: await pushBusyboxImage(registry.host, 'test/web', {
+        cmd: ['/bin/sh', '-c', 'exec httpd -f -p "$PORT" -h /www'],
+        files: { 'www/index.html': 'hello from busybox\n' },
+      }),
+      crash: await pushBusyboxImage(registry.host, 'test/crash', {
+        cmd: ['/bin/sh', '-c', 'echo "boom: $GREETING"; exit 3'],
+      }),
+    };
+    cp = await startFakeControlPlane();
+    agent = await Agent.start({
+      config: {
+        url: cp.url,
+        joinToken: 'jt',
+        dataDir: join(dir, 'agent'),
+        name: 'agent-run',
+        heartbeatMs: 1000,
+        reconcileMs: 300,
+        bridgeName: `${prefix}br`,
+        cidr: await freeSubnet(),
+        networkPrefix: prefix,
+        metricsPort: 0,
+      },
+      driver: new RuncDriver(),
+    });
+  });
+
+  afterAll(async () => {
+    await agent?.stop();
+    const runcRoot = join(dir, 'agent', 'runtime', 'runc');
+    const left = (await run('runc', ['--root', runcRoot, 'list', '-q']).catch(() => '')).split('\n');
+    for (const id of left.filter(Boolean)) await run('runc', ['--root', runcRoot, 'delete', '--force', id]);
+    for (const m of (await mountsUnder(dir)).sort().reverse()) await run('umount', ['-l', m]);
+    await removeOwned(prefix);
+    await cp?.close();
+    await registry?.stop();
+    await removeDir(dir);
+    for (const cancel of cancels) cancel();
+  });
+
+  it('pulls, starts, reports healthy at its address, and keeps the secret off the disk', async () => {
+    const web = desired(
+      'web',
+      wire('web', images.web, { secrets: { API_TOKEN: secret }, secret_versions: { API_TOKEN: 1 } }),
+    );
+    cp?.setDesired([web]);
+    const pulling = await cp?.waitForReport(
+      'a pulling report',
+      find(web.id, (s) => s.state === 'pending'),
+    );
+    expect(pulling).toMatchObject({ app_id: web.app_id, message: `pulling ${images.web.reference}` });
+
+    const healthy = await cp?.waitForReport(
+      'healthy',
+      find(web.id, (s) => s.health === 'healthy'),
+    );
+    expect(healthy).toMatchObject({ state: 'running', app_id: web.app_id });
+    const address = healthy?.address ?? '';
+    expect(address).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+    expect(await getFromHost(`${prefix}br`, address, 8080)).toBe('200 hello from busybox\n');
+    expect(await filesContaining(join(dir, 'agent'), secret)).toEqual([]);
+    // The scan does read the records: the stored spec is there, with the secret's version.
+    expect(await filesContaining(join(dir, 'agent'), '"API_TOKEN": 1')).not.toEqual([]);
+  });
+
+  it('reports a failing health check and an exited instance with their last output', async () => {
+    const web = desired(
+      'web',
+      wire('web', images.web, { secrets: { API_TOKEN: secret }, secret_versions: { API_TOKEN: 1 } }),
+    );
+    const sick = desired(
+      'sick',
+      wire('sick', images.web, { health_check: { path: '/nope', interval_ms: 100, timeout_ms: 500 } }),
+    );
+    const crash = desired('crash', wire('crash', images.crash), { restart_policy: 'never' });
+    cp?.setDesired([web, sick, crash]);
+    const unhealthy = await cp?.waitForReport(
+      'unhealthy',
+      find(sick.id, (s) => s.health === 'unhealthy'),
+    );
+    expect(unhealthy?.message).toMatch(/health check failing: GET \/nope answered 404/);
+    const failed = await cp?.waitForReport(
+      'an exit',
+      find(crash.id, (s) => s.state === 'failed'),
+    );
+    expect(failed).toMatchObject({ exit_code: 3 });
+    expect(failed?.message).toMatch(/last output:\nboom: hi/);
+  });
+
+  it('serves metrics', async () => {
+    const port = agent?.state().metricsPort;
+    expect(port).toBeGreaterThan(0);
+    const text = await (await fetch(`http://127.0.0.1:${String(port)}/metrics`)).text();
+    expect(text).toMatch(/^shellwego_agent_instances\{state="running"\} [1-9]/m);
+    expect(text).toMatch(/^shellwego_agent_actions_total\{kind="create",outcome="done"\} [1-9]/m);
+    expect(text).toMatch(/^shellwego_agent_reconcile_duration_seconds_count [1-9]/m);
+    expect(text).toMatch(/^shellwego_node_memory_pressure \d/m);
+    expect(text).toMatch(/^shellwego_microvm_spawn_duration_seconds_count [1-9]/m);
+  });
+
+  it('stops what is no longer desired and leaves no namespace behind', async () => {
+    cp?.setDesired([]);
+    // httpd as PID 1 ignores SIGTERM: the stops take the agent's 10 s grace before SIGKILL.
+    await cp?.waitForReport('an empty report', (r) => (r.instances.length === 0 ? true : undefined), 40_000);
+    expect((await ownedBy(prefix)).namespaces).toEqual([]);
+  });
+});

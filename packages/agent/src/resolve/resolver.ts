@@ -1,0 +1,77 @@
+import type { InstanceWireSpec } from '@shellwego/core';
+import { instanceSpecSchema, type InstanceSpec } from '@shellwego/driver-sdk';
+import { resolveProcess, resolveUser, type ImageStore, type StoredImage } from '@shellwego/registry';
+
+/** The part of the node's ImageStore the resolver uses. */
+export type ImageSource = Pick<ImageStore, 'local' | 'pull' | 'imageConfig'>;
+
+export interface ResolverOptions {
+  images: ImageSource;
+  /** Where the driver writes each instance's log file. */
+  logDir: string;
+  /** The driver's own state: runtime root, per-instance bundles. */
+  runtimeDir: string;
+  /** Processes an instance may have; the wire spec does not say. Default 1024. */
+  pidsLimit?: number;
+}
+
+export interface ResolveHooks {
+  /** Called before a pull (the slow part) when the image is not on the node yet. */
+  onPull?(reference: string): void;
+}
+
+/** Turns the control plane's node-independent wire spec into what a driver runs on this node. */
+export interface SpecResolver {
+  resolve(instanceId: string, wire: InstanceWireSpec, hooks?: ResolveHooks): Promise<InstanceSpec>;
+}
+
+const DEFAULT_PIDS_LIMIT = 1024;
+
+/**
+ * Resolves with the node's image store: an image already stored and unpacked is used without the network; others
+ * are pulled once however many instances wait for them. The process is the image config merged with the app's env.
+ */
+export class Resolver implements SpecResolver {
+  private readonly pulls = new Map<string, Promise<StoredImage>>();
+
+  constructor(private readonly opts: ResolverOptions) {}
+
+  async resolve(instanceId: string, wire: InstanceWireSpec, hooks: ResolveHooks = {}): Promise<InstanceSpec> {
+    const image = await this.image(wire.image, hooks);
+    const config = await this.opts.images.imageConfig(image.digest);
+    const proc = resolveProcess(config, { env: { ...wire.env, PORT: String(wire.port) } });
+    const user = 'name' in proc.user ? await resolveUser(image.rootfs, proc.user.name) : proc.user;
+    return instanceSpecSchema.parse({
+      instanceId,
+      appId: wire.app_id,
+      rootfs: image.rootfs,
+      process: { args: proc.args, env: proc.env, cwd: proc.cwd, user: { uid: user.uid, gid: user.gid } },
+      hostname: hostnameOf(wire.app_name),
+      resources: {
+        memoryBytes: wire.resources.memory_bytes,
+        cpuMilli: wire.resources.cpu_milli,
+        pidsLimit: this.opts.pidsLimit ?? DEFAULT_PIDS_LIMIT,
+      },
+      secrets: wire.secrets,
+      logDir: this.opts.logDir,
+      stateDir: this.opts.runtimeDir,
+    } satisfies InstanceSpec);
+  }
+
+  private async image(reference: string, hooks: ResolveHooks): Promise<StoredImage> {
+    const local = await this.opts.images.local(reference);
+    if (local !== undefined) return local;
+    hooks.onPull?.(reference);
+    let pulling = this.pulls.get(reference);
+    if (pulling === undefined) {
+      pulling = this.opts.images.pull(reference).finally(() => this.pulls.delete(reference));
+      this.pulls.set(reference, pulling);
+    }
+    return pulling;
+  }
+}
+
+/** The app's name as a host name: at most 63 characters, not ending in a hyphen once cut. */
+function hostnameOf(appName: string): string {
+  return appName.slice(0, 63).replace(/-+$/, '') || 'app';
+}
