@@ -23,7 +23,7 @@ export async function startTestControlPlane(
   options: Partial<ControlPlaneOptions> = {},
   injected: {
     now?: () => Date;
-    rollout?: { sweepMs?: number; drainMs?: number; healthGraceMs?: number };
+    rollout?: { sweepMs?: number; drainMs?: number; healthGraceMs?: number; restartGraceMs?: number };
   } = {},
 ): Promise<TestControlPlane> {
   const dataDir = options.dataDir ?? (await makeTempDir('swg-cp-'));

@@ -18,12 +18,15 @@ export interface RolloutOptions {
   drainMs: number;
   /** How long a new instance may stay unhealthy before its deployment fails. */
   healthGraceMs: number;
+  /** How long an exited instance gets to be restarted by its agent before it is replaced elsewhere. */
+  restartGraceMs: number;
 }
 
 export const defaultRolloutOptions: RolloutOptions = {
   sweepMs: 2_000,
   drainMs: 2_000,
   healthGraceMs: 30_000,
+  restartGraceMs: 15_000,
 };
 
 const errText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
@@ -158,6 +161,7 @@ export class RolloutController {
       routed: i.routed === 1,
       unroutedAt: i.unrouted_at === null ? null : Date.parse(i.unrouted_at),
       createdAt: Date.parse(i.created_at),
+      stateSince: Date.parse(i.updated_at),
       state: i.state,
       health: i.health,
       message: i.message,
@@ -179,6 +183,7 @@ export class RolloutController {
       {
         now: now.getTime(),
         drainMs: this.opts.drainMs,
+        restartGraceMs: this.opts.restartGraceMs,
         healthGraceMs: Math.max(this.opts.healthGraceMs, 3 * (spec?.health_check.interval_ms ?? 0)),
       },
     );
@@ -207,23 +212,19 @@ export class RolloutController {
       for (const id of d.route) {
         await tx
           .updateTable('instances')
-          .set({ routed: 1, unrouted_at: null, updated_at: at })
+          .set({ routed: 1, unrouted_at: null })
           .where('id', '=', id)
           .execute();
         routesChanged = true;
       }
       for (const id of d.unroute) {
-        await tx
-          .updateTable('instances')
-          .set({ routed: 0, unrouted_at: at, updated_at: at })
-          .where('id', '=', id)
-          .execute();
+        await tx.updateTable('instances').set({ routed: 0, unrouted_at: at }).where('id', '=', id).execute();
         routesChanged = true;
       }
       for (const id of d.stop) {
         await tx
           .updateTable('instances')
-          .set({ desired: 'stopped', routed: 0, updated_at: at })
+          .set({ desired: 'stopped', routed: 0 })
           .where('id', '=', id)
           .execute();
         const node = byId.get(id)?.node_id;

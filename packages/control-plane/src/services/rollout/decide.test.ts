@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decide, type AppView, type InstanceView } from './decide.js';
 
-const opts = { now: 100_000, drainMs: 2_000, healthGraceMs: 30_000 };
+const opts = { now: 100_000, drainMs: 2_000, healthGraceMs: 30_000, restartGraceMs: 10_000 };
 const app = (over: Partial<AppView> = {}): AppView => ({
   replicas: 1,
   targetReleaseId: 'r2',
@@ -18,6 +18,7 @@ const inst = (releaseId: string, over: Partial<InstanceView> = {}): InstanceView
   routed: false,
   unroutedAt: null,
   createdAt: 90_000,
+  stateSince: 90_000,
   state: 'running',
   health: 'healthy',
   message: null,
@@ -101,6 +102,19 @@ describe('decide', () => {
     const d = decide(app({ deploying: false }), [lost], opts);
     expect(d).toMatchObject({ start: 1, unroute: [lost.id], stop: [lost.id] });
     expect(d.outcome).toBeUndefined();
+  });
+
+  it('in steady state gives the agent time to restart an exited instance before replacing it', () => {
+    const crashed = inst('r2', { routed: true, fromDeployment: false, state: 'failed', stateSince: 95_000 });
+    expect(decide(app({ deploying: false }), [crashed], opts)).toMatchObject({
+      start: 0,
+      unroute: [crashed.id],
+      stop: [],
+    });
+    const late = { ...crashed, routed: false, stateSince: 80_000 };
+    expect(decide(app({ deploying: false }), [late], opts)).toMatchObject({ start: 1, stop: [late.id] });
+    const back = { ...crashed, routed: false, state: 'running' };
+    expect(decide(app({ deploying: false }), [back], opts)).toMatchObject({ route: [back.id], stop: [] });
   });
 
   it('scales down by unrouting the extra instances, then stopping them after the drain', () => {

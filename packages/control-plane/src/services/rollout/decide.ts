@@ -19,6 +19,8 @@ export interface InstanceView {
   /** ms since the epoch it was unrouted; null while routed or never routed. */
   unroutedAt: number | null;
   createdAt: number;
+  /** ms since the epoch its node last reported a change of state. */
+  stateSince: number;
   state: string;
   health: string;
   message: string | null;
@@ -54,11 +56,16 @@ export interface DecideOptions {
   drainMs: number;
   /** How long a new instance may stay unhealthy before the deployment fails. */
   healthGraceMs: number;
+  /**
+   * How long an instance may stay exited before it is replaced elsewhere. Its agent restarts it (restart policy
+   * `always`) well within that; replacing it at once would race the restart and run one instance too many.
+   */
+  restartGraceMs: number;
 }
 
-const gone = (i: InstanceView): boolean =>
-  !i.nodeReady || i.state === 'failed' || i.state === 'stopped' || i.state === 'exited';
-const healthy = (i: InstanceView): boolean => !gone(i) && i.state === 'running' && i.health === 'healthy';
+const exited = (i: InstanceView): boolean =>
+  i.state === 'failed' || i.state === 'stopped' || i.state === 'exited';
+const crashLooping = (i: InstanceView): boolean => /crash-loop/.test(i.message ?? '');
 
 function failureOf(i: InstanceView, opts: DecideOptions): string | undefined {
   const detail = i.message ? `: ${i.message}` : '';
@@ -72,6 +79,11 @@ function failureOf(i: InstanceView, opts: DecideOptions): string | undefined {
 }
 
 export function decide(app: AppView, instances: readonly InstanceView[], opts: DecideOptions): Decision {
+  /** Beyond saving: its node is gone, its agent gave up on it, or it stayed down past the restart grace. */
+  const gone = (i: InstanceView): boolean =>
+    !i.nodeReady || crashLooping(i) || (exited(i) && opts.now - i.stateSince >= opts.restartGraceMs);
+  const healthy = (i: InstanceView): boolean =>
+    i.nodeReady && i.state === 'running' && i.health === 'healthy';
   const d: Decision = { start: 0, route: [], unroute: [], stop: [], phase: 'steady' };
   const target = instances.filter((i) => i.releaseId === app.targetReleaseId);
   const others = instances.filter((i) => i.releaseId !== app.targetReleaseId);
@@ -94,6 +106,7 @@ export function decide(app: AppView, instances: readonly InstanceView[], opts: D
 
   // Scale down: the newest unrouted (or unhealthy) go first.
   const excess = live.length - app.replicas;
+  const rank = (i: InstanceView): number => (i.routed ? 2 : 0) + (healthy(i) ? 1 : 0);
   const keep = [...live]
     .sort((a, b) => rank(b) - rank(a) || a.createdAt - b.createdAt)
     .slice(0, app.replicas);
@@ -126,8 +139,9 @@ export function decide(app: AppView, instances: readonly InstanceView[], opts: D
     const drained = i.unroutedAt === null || opts.now - i.unroutedAt >= opts.drainMs;
     if (gone(i) || drained) d.stop.push(i.id);
   }
-  // Routed instances that are gone stop receiving traffic at once.
-  for (const i of instances) if (i.routed && gone(i) && !d.unroute.includes(i.id)) d.unroute.push(i.id);
+  // Routed instances that are down stop receiving traffic at once (and get it back once healthy again).
+  for (const i of instances)
+    if (i.routed && (gone(i) || exited(i)) && !d.unroute.includes(i.id)) d.unroute.push(i.id);
 
   const remainingOld = [...others, ...extra].filter((i) => !d.stop.includes(i.id)).length;
   if (app.deploying) {
@@ -137,9 +151,4 @@ export function decide(app: AppView, instances: readonly InstanceView[], opts: D
     else d.phase = 'switching';
   }
   return d;
-}
-
-/** Which instances a scale-down keeps: routed and healthy first. */
-function rank(i: InstanceView): number {
-  return (i.routed ? 2 : 0) + (healthy(i) ? 1 : 0);
 }
