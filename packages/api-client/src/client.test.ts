@@ -282,6 +282,9 @@ describe('api-client against a real control plane', () => {
       instances: [{ id: wanted!.id, address: '10.88.0.9:8080', routed: true }],
     });
     const table = await admin.edgeRoutes();
+    expect(await admin.edgeCaPem()).toMatch(/^-----BEGIN CERTIFICATE-----/);
+    // The default hostname under the local domain gets a local-CA certificate on demand.
+    expect((await admin.edgeCertificates()).items.map((c) => c.hostname)).toContain('deployed.localhost');
     expect(table.routes.find((r) => r.hostname === 'deployed.localhost')?.upstreams).toEqual([
       { id: wanted!.id, address: '10.88.0.9:8080', weight: 100 },
     ]);

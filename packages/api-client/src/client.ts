@@ -1,4 +1,5 @@
 import { Transport, path } from './transport.js';
+import { ApiError, clientErrorCodes } from './errors.js';
 import type { ClientOptions } from './transport.js';
 import type {
   ApiToken,
@@ -33,6 +34,7 @@ import type {
   Deployment,
   DeploymentCreate,
   EdgeRouteTable,
+  EdgeCertificateList,
   PlatformEvent,
   Release,
   SeedDeploymentCreate,
@@ -56,6 +58,8 @@ import type {
  */
 export function createClient(options: ClientOptions) {
   const t = new Transport(options);
+  const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
+  const baseUrl = options.baseUrl.replace(/\/+$/, '');
 
   return {
     /** The credentials in use now (after any login or refresh). */
@@ -169,6 +173,32 @@ export function createClient(options: ClientOptions) {
 
     /** The edge's route table (platform admins); edges keep the WebSocket at the same path open. */
     edgeRoutes: (): Promise<EdgeRouteTable> => t.send({ method: 'GET', path: '/v1/edge/routes', auth: true }),
+    /** Every certificate the edges serve, private keys included (platform admins). */
+    edgeCertificates: (): Promise<EdgeCertificateList> =>
+      t.send({ method: 'GET', path: '/v1/edge/certificates', auth: true }),
+    /** The local CA's certificate (PEM text, not JSON, so it can be saved and trusted as it is); no credentials. */
+    edgeCaPem: (): Promise<string> =>
+      fetchImpl(`${baseUrl}/v1/edge/ca.pem`).then(
+        async (res) => {
+          const text = await res.text();
+          if (!res.ok || !text.startsWith('-----BEGIN CERTIFICATE-----')) {
+            throw new ApiError({
+              status: res.status,
+              code: clientErrorCodes.BAD_RESPONSE,
+              message: `GET /v1/edge/ca.pem answered with status ${res.status} and no certificate`,
+            });
+          }
+          return text;
+        },
+        (e: unknown) => {
+          throw new ApiError({
+            status: 0,
+            code: clientErrorCodes.UNREACHABLE,
+            message: `cannot reach ${baseUrl}`,
+            cause: e,
+          });
+        },
+      ),
 
     secrets: {
       /** Sets (or replaces) one secret; the value is write-only. */

@@ -47,6 +47,7 @@ export type Deployment = z.infer<typeof schemas.deployment>;
 export type Release = z.infer<typeof schemas.release>;
 export type PlatformEvent = z.infer<typeof schemas.platformEvent>;
 export type EdgeRouteTable = z.infer<typeof schemas.edgeRouteTable>;
+export type EdgeCertificateList = z.infer<typeof schemas.edgeCertificateList>;
 
 export type AuditEntry = z.infer<typeof schemas.auditEntry>;
 export type AuditPage = z.infer<typeof schemas.auditPage>;

@@ -26,6 +26,15 @@ export const controlPlaneConfig = z.strictObject({
     .int()
     .min(10)
     .default(15 * 60),
+  /** ACME for custom domains with public names; without it they stay `pending` (local names use the local CA). */
+  acme: z
+    .strictObject({
+      directoryUrl: z.url(),
+      email: z.string().min(3),
+      /** PEM of the CA that signed the ACME server's own TLS certificate, when it is private (Pebble, step-ca). */
+      caCertPem: z.string().optional(),
+    })
+    .optional(),
   refreshTokenTtlSeconds: z
     .number()
     .int()

@@ -88,7 +88,7 @@ export async function startControlPlane(
         invitationTtlSeconds: 7 * 24 * 3600,
       },
     };
-    const services = await buildServices(deps, injected?.rollout);
+    const services = await buildServices(deps, injected?.rollout, { acme: config.acme });
     const firstAdmin = await ensureFirstAdmin(deps, { email: config.adminEmail, org: config.orgName });
     const http = await buildHttpServer(services, logger, {
       version: VERSION,
@@ -104,6 +104,7 @@ export async function startControlPlane(
     }, LIVENESS_INTERVAL_MS);
     liveness.unref();
     services.rollout.start();
+    services.certificates.start();
     const address = http.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
@@ -121,6 +122,7 @@ export async function startControlPlane(
         clearInterval(liveness);
         await services.rollout.stop();
         await http.close();
+        await services.certificates.stop();
         await store.close();
       },
     };

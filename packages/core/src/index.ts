@@ -51,6 +51,7 @@ export type {
   InstanceWireSpec,
 } from './schemas/nodes.js';
 export type { EdgeUpstream, EdgeRoute, EdgeRouteTable } from './schemas/edge.js';
+export type { EdgeCertificate, EdgeCertificateList, AcmeChallenge } from './schemas/certificates.js';
 export type {
   Strategy,
   DeploymentStatus,

@@ -78,6 +78,8 @@ const attacks: Record<string, Attack> = {
   'GET /v1/events': { expect: 'excludes', query: () => '?since=0' },
   // The route table is the operator's: any tenant is refused, whatever the org.
   'GET /v1/edge/routes': { expect: 'denied', also: [403] },
+  // Every tenant's certificates and keys: the operator's only.
+  'GET /v1/edge/certificates': { expect: 'denied', also: [403] },
   'GET /v1/audit': { expect: 'denied', query: (b) => `?org=${b.org}` },
   'GET /v1/audit/verify': { expect: 'denied', query: (b) => `?org=${b.org}` },
 };

@@ -8,22 +8,33 @@ import { findApp } from './apps.js';
 import { isUniqueViolation } from '../store/db.js';
 import type { DomainsTable } from '../store/schema.js';
 
-function present(r: DomainsTable): Domain {
+function present(r: DomainsTable, certificateExpiresAt: string | null = null): Domain {
   return {
     id: r.id,
     hostname: r.hostname,
     app_id: r.app_id,
     tls_status: r.tls_status as Domain['tls_status'],
     last_acme_error: r.last_acme_error,
+    certificate_expires_at: certificateExpiresAt,
     created_at: r.created_at,
   };
 }
 
-/** Custom domains of an app. Certificates arrive with the edge; here they are records. */
+/** Custom domains of an app; their certificates come from the CertificateService (services/tls). */
 export class DomainService {
-  constructor(private readonly deps: Deps) {}
+  constructor(
+    private readonly deps: Deps,
+    private readonly hooks: { added?: (hostname: string) => void } = {},
+  ) {}
 
   async add(actor: Actor, appKey: string, hostname: string): Promise<Domain> {
+    const domain = await this.insert(actor, appKey, hostname);
+    // After the commit, so the issuer finds the row.
+    this.hooks.added?.(domain.hostname);
+    return domain;
+  }
+
+  private async insert(actor: Actor, appKey: string, hostname: string): Promise<Domain> {
     try {
       return await inTransaction(this.deps, async (tx) => {
         const app = await findApp(tx, actor, appKey);
@@ -58,12 +69,14 @@ export class DomainService {
     authorize(actor, app.org_id, 'domains', 'read', app.id);
     const rows = await this.deps.store.db
       .selectFrom('domains')
-      .selectAll()
-      .where('org_id', '=', app.org_id)
-      .where('app_id', '=', app.id)
-      .orderBy('created_at')
+      .leftJoin('certificates', 'certificates.domain_id', 'domains.id')
+      .selectAll('domains')
+      .select('certificates.not_after')
+      .where('domains.org_id', '=', app.org_id)
+      .where('domains.app_id', '=', app.id)
+      .orderBy('domains.created_at')
       .execute();
-    return rows.map(present);
+    return rows.map(({ not_after, ...r }) => present(r, not_after));
   }
 
   /** Removes a domain given by hostname or id. */

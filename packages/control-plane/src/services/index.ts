@@ -15,6 +15,10 @@ import { EdgeRoutesService } from './edge-routes.js';
 import { EventService } from './events.js';
 import { RolloutController, defaultRolloutOptions, type RolloutOptions } from './rollout/controller.js';
 import { RolloutSignal } from './rollout/signal.js';
+import { CertificateService, defaultCertificateOptions } from './tls/certificates.js';
+import type { CertificateOptions } from './tls/certificates.js';
+import { AcmeIssuer } from './tls/acme-issuer.js';
+import type { AcmeSettings } from './tls/acme-issuer.js';
 
 /** The domain services, wired once by main.ts and handed to the HTTP layer. */
 export interface Services {
@@ -32,6 +36,7 @@ export interface Services {
   events: EventService;
   edgeRoutes: EdgeRoutesService;
   rollout: RolloutController;
+  certificates: CertificateService;
   audit: {
     list: OmitFirst<typeof listAudit>;
     verify: OmitFirst<typeof verifyAudit>;
@@ -40,7 +45,11 @@ export interface Services {
 
 type OmitFirst<F> = F extends (deps: Deps, ...rest: infer A) => infer R ? (...args: A) => R : never;
 
-export async function buildServices(deps: Deps, rollout?: Partial<RolloutOptions>): Promise<Services> {
+export async function buildServices(
+  deps: Deps,
+  rollout?: Partial<RolloutOptions>,
+  tls?: { acme?: AcmeSettings | undefined; options?: Partial<Omit<CertificateOptions, 'acme' | 'onChange'>> },
+): Promise<Services> {
   const tokens = await AccessTokens.load(deps);
   const secrets = new SecretService(deps);
   const signal = new RolloutSignal();
@@ -48,6 +57,13 @@ export async function buildServices(deps: Deps, rollout?: Partial<RolloutOptions
   const edgeRoutes = new EdgeRoutesService(deps);
   const nodeProtocol = new NodeProtocolService(deps, { secrets, signal });
   const deployments = new DeploymentService(deps, events, signal);
+  const certificates = await CertificateService.create(deps, {
+    ...defaultCertificateOptions,
+    ...tls?.options,
+    acme: tls?.acme ? new AcmeIssuer(deps, tls.acme) : null,
+    // New certificates and challenges reach the edges through their route-table watch.
+    onChange: () => edgeRoutes.changed(),
+  });
   return {
     deps,
     auth: new AuthService(deps, tokens),
@@ -60,7 +76,7 @@ export async function buildServices(deps: Deps, rollout?: Partial<RolloutOptions
       },
     }),
     secrets,
-    domains: new DomainService(deps),
+    domains: new DomainService(deps, { added: (hostname) => certificates.domainAdded(hostname) }),
     volumes: new VolumeService(deps),
     nodes: new NodeService(deps),
     joinTokens: new JoinTokenService(deps),
@@ -73,6 +89,7 @@ export async function buildServices(deps: Deps, rollout?: Partial<RolloutOptions
       { events, nodeProtocol, edge: edgeRoutes, signal },
       { ...defaultRolloutOptions, ...rollout },
     ),
+    certificates,
     audit: {
       list: (actor, opts) => listAudit(deps, actor, opts),
       verify: (actor, org) => verifyAudit(deps, actor, org),

@@ -7,6 +7,7 @@ import type { Database } from './schema.js';
 import * as m0001 from './migrations/0001-initial.js';
 import * as m0002 from './migrations/0002-nodes-protocol.js';
 import { deploymentsMigration } from './migrations/0003-deployments.js';
+import { certificatesMigration } from './migrations/0004-certificates.js';
 import { withStatementCache } from './statement-cache.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -26,6 +27,7 @@ function migrations(dialect: Dialect): Record<string, Migration> {
     '0001-initial': m0001,
     '0002-nodes-protocol': m0002,
     '0003-deployments': deploymentsMigration(dialect),
+    '0004-certificates': certificatesMigration(dialect),
   };
 }
 

@@ -209,6 +209,20 @@ export interface EventsTable {
   at: string;
 }
 
+export interface CertificatesTable {
+  hostname: string;
+  domain_id: string | null;
+  /** `local-ca` or `acme`. */
+  issuer: string;
+  /** The leaf first, then its chain. */
+  cert_pem: string;
+  /** The private key (PKCS#8 PEM), sealed with the Envelope. */
+  key_sealed: string;
+  not_after: string;
+  created_at: string;
+  updated_at: string;
+}
+
 export interface Database {
   orgs: OrgsTable;
   users: UsersTable;
@@ -228,4 +242,5 @@ export interface Database {
   deployments: DeploymentsTable;
   instances: InstancesTable;
   events: EventsTable;
+  certificates: CertificatesTable;
 }

@@ -5,4 +5,5 @@ export * from './apps.js';
 export * from './resources.js';
 export * from './nodes.js';
 export * from './edge.js';
+export * from './certificates.js';
 export * from './deployments.js';

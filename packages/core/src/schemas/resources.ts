@@ -19,6 +19,7 @@ export const domain = z.object({
   app_id: z.string(),
   tls_status: tlsStatus,
   last_acme_error: z.string().nullable(),
+  certificate_expires_at: z.string().nullable().describe('when the certificate the edge serves expires'),
   created_at: z.string(),
 });
 export type Domain = z.infer<typeof domain>;

@@ -5,6 +5,7 @@ import { appRoutes } from './apps.js';
 import { platformRoutes } from './platform.js';
 import { nodeProtocolRoutes } from './node-protocol.js';
 import { deploymentRoutes } from './deployments.js';
+import { certificateRoutes } from './certificates.js';
 
 /** Every API route. A route added here is served, documented and covered by the isolation matrix. */
 export const routeTable: readonly AnyRoute[] = [
@@ -12,6 +13,7 @@ export const routeTable: readonly AnyRoute[] = [
   ...orgRoutes,
   ...appRoutes,
   ...deploymentRoutes,
+  ...certificateRoutes,
   ...nodeProtocolRoutes,
   ...platformRoutes,
 ];

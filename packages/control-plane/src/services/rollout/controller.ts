@@ -16,7 +16,7 @@ export interface RolloutOptions {
   sweepMs: number;
   /** How long the edge gets to stop routing to an instance before it is stopped. */
   drainMs: number;
-  /** How long a new instance may stay unhealthy before its deployment fails. */
+  /** How long a new instance may stay unhealthy before its deployment fails, at least (5 check intervals if more). */
   healthGraceMs: number;
   /** How long an exited instance gets to be restarted by its agent before it is replaced elsewhere. */
   restartGraceMs: number;
@@ -25,7 +25,7 @@ export interface RolloutOptions {
 export const defaultRolloutOptions: RolloutOptions = {
   sweepMs: 2_000,
   drainMs: 2_000,
-  healthGraceMs: 30_000,
+  healthGraceMs: 10_000,
   restartGraceMs: 15_000,
 };
 
@@ -184,7 +184,8 @@ export class RolloutController {
         now: now.getTime(),
         drainMs: this.opts.drainMs,
         restartGraceMs: this.opts.restartGraceMs,
-        healthGraceMs: Math.max(this.opts.healthGraceMs, 3 * (spec?.health_check.interval_ms ?? 0)),
+        // Five checks' worth, at least the configured floor: a slow check interval gets a longer grace.
+        healthGraceMs: Math.max(this.opts.healthGraceMs, 5 * (spec?.health_check.interval_ms ?? 0)),
       },
     );
     await this.apply(app, dep, decision, instances, release?.id ?? null);

@@ -1,5 +1,5 @@
-// Test-only (excluded from the build by its name): busybox images built from the host's busybox, pushed to a
-// throwaway registry, so the agent resolves and pulls real images.
+// Busybox images built from the host's busybox, pushed to a throwaway registry, so agents and `up` resolve and
+// pull real images in tests.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { MediaTypes, RegistryClient, pushImage } from '@shellwego/registry';
-import { buildBusyboxRootfs, makeTempDir, removeDir } from '@shellwego/testkit';
+import { buildBusyboxRootfs } from './runc.js';
+import { makeTempDir, removeDir } from './temp.js';
 
 const execFileAsync = promisify(execFile);
 const sha256 = (b: Uint8Array): string => `sha256:${createHash('sha256').update(b).digest('hex')}`;
