@@ -33,11 +33,9 @@ export async function followDeployment(
   for (;;) {
     for (const step of dep.steps.slice(shownSteps)) note(io, `  ${step.status.padEnd(15)} ${step.message}`);
     shownSteps = dep.steps.length;
-    if (!finished.has(dep.status)) {
-      const line = instanceLine(await client.apps.get(dep.app_id), dep.release);
-      if (line !== lastInstances) note(io, `  ${'instances'.padEnd(15)} ${line}`);
-      lastInstances = line;
-    }
+    const line = instanceLine(await client.apps.get(dep.app_id), dep.release);
+    if (line !== lastInstances) note(io, `  ${'instances'.padEnd(15)} ${line}`);
+    lastInstances = line;
     if (finished.has(dep.status)) break;
     await new Promise((r) => setTimeout(r, opts.intervalMs ?? 300));
     dep = await client.deployments.get(dep.id);

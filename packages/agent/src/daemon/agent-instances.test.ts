@@ -10,11 +10,11 @@ import {
   startRegistry,
   type RegistryServer,
 } from '@shellwego/testkit';
+import { pushBusyboxImage, type BusyboxImage } from '@shellwego/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { filesContaining } from '../executor/test-disk.js';
 import { ip, run } from '../network/exec.js';
 import { freeSubnet, ownedBy, registerExitCleanup, removeOwned, uniquePrefix } from '../network/test-net.js';
-import { pushBusyboxImage, type BusyboxImage } from '../resolve/test-images.js';
 import { Agent } from './agent.js';
 import { startFakeControlPlane, type FakeControlPlane } from './test-control-plane.js';
 

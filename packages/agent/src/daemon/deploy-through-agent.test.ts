@@ -11,11 +11,11 @@ import {
   type RegistryServer,
   type TestControlPlane,
 } from '@shellwego/testkit';
+import { pushBusyboxImage, type BusyboxImage } from '@shellwego/testkit';
 import { dialects } from '@shellwego/testkit/vitest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ip, run } from '../network/exec.js';
 import { freeSubnet, registerExitCleanup, removeOwned, uniquePrefix } from '../network/test-net.js';
-import { pushBusyboxImage, type BusyboxImage } from '../resolve/test-images.js';
 import { Agent } from './agent.js';
 
 const isRoot = process.getuid?.() === 0;

@@ -13,11 +13,11 @@ import {
   startRegistry,
   type RegistryServer,
 } from '@shellwego/testkit';
+import { pushBusyboxImage, type BusyboxImage } from '@shellwego/testkit';
 import { run } from '../network/exec.js';
 import { NetworkManager } from '../network/network-manager.js';
 import { freeSubnet, registerExitCleanup, removeOwned, uniquePrefix } from '../network/test-net.js';
 import { Resolver } from '../resolve/resolver.js';
-import { pushBusyboxImage, type BusyboxImage } from '../resolve/test-images.js';
 
 export interface ExecutorTestEnv {
   dir: string;

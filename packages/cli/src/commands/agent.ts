@@ -6,6 +6,7 @@ import { defaultDataDir } from '../data-dir.js';
 import type { Io } from '../io.js';
 import { note } from '../io.js';
 import { CliError } from '../errors.js';
+import { parseInteger } from '../parse.js';
 
 interface AgentFlags {
   join: string;
@@ -15,6 +16,8 @@ interface AgentFlags {
   zone?: string;
   bridge?: string;
   subnet?: string;
+  networkPrefix?: string;
+  metricsPort?: string;
   logLevel: string;
 }
 
@@ -52,6 +55,10 @@ async function runAgent(io: Io, flags: AgentFlags): Promise<void> {
       ...(flags.zone === undefined ? {} : { zone: flags.zone }),
       ...(flags.bridge === undefined ? {} : { bridgeName: flags.bridge }),
       ...(flags.subnet === undefined ? {} : { cidr: flags.subnet }),
+      ...(flags.networkPrefix === undefined ? {} : { networkPrefix: flags.networkPrefix }),
+      ...(flags.metricsPort === undefined
+        ? {}
+        : { metricsPort: parseInteger(flags.metricsPort, '--metrics-port', 'metrics-port') }),
     },
     driver: new RuncDriver(),
     logger,
@@ -90,6 +97,14 @@ export function registerAgent(program: Command, io: Io): void {
     .option('--zone <zone>', "the node's zone (default: the join token's)")
     .option('--bridge <name>', 'the bridge instances attach to (default swg0)')
     .option('--subnet <cidr>', "the instances' subnet on the bridge (default 10.88.0.0/16)")
+    .option(
+      '--network-prefix <p>',
+      "names of the instances' interfaces and namespaces start with this (default sw)",
+    )
+    .option(
+      '--metrics-port <port>',
+      'Prometheus metrics on 127.0.0.1:PORT/metrics (default 9100; 0: any free port)',
+    )
     .addOption(
       new Option('--log-level <level>', 'log verbosity (logs are JSON lines on stderr)')
         .choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])

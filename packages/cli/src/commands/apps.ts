@@ -20,11 +20,19 @@ interface CreateFlags {
   replicas?: string;
   env?: string[];
   org?: string;
+  healthPath?: string;
+  healthInterval?: string;
+  healthTimeout?: string;
   json?: boolean;
 }
 
 /** The request body from the flags; the server validates every value and names the field it rejects. */
 function createBody(name: string, f: CreateFlags): AppCreate {
+  const healthCheck = {
+    ...(f.healthPath === undefined ? {} : { path: f.healthPath }),
+    ...(f.healthInterval === undefined ? {} : { interval: f.healthInterval }),
+    ...(f.healthTimeout === undefined ? {} : { timeout: f.healthTimeout }),
+  };
   const resources = {
     ...(f.memory === undefined ? {} : { memory: f.memory }),
     ...(f.cpu === undefined ? {} : { cpu: f.cpu }),
@@ -40,6 +48,7 @@ function createBody(name: string, f: CreateFlags): AppCreate {
     ...(f.replicas === undefined ? {} : { replicas: parseInteger(f.replicas, '--replicas', 'replicas') }),
     ...(f.port === undefined ? {} : { port: parseInteger(f.port, '--port', 'port') }),
     ...(f.domain === undefined ? {} : { domain: f.domain }),
+    ...(Object.keys(healthCheck).length === 0 ? {} : { health_check: healthCheck }),
   };
 }
 
@@ -81,6 +90,9 @@ export function registerApps(program: Command, io: Io): void {
     .option('--replicas <n>', 'number of instances (default 1)')
     .option('--env <K=V...>', 'environment variables: --env A=1 B=2, or --env repeated')
     .option('--org <org>', 'owning organization (default: your first)')
+    .option('--health-path <path>', 'the path the health check requests (default /)')
+    .option('--health-interval <duration>', 'how often to check, e.g. 5s (default 10s)')
+    .option('--health-timeout <duration>', 'how long a check may take, e.g. 2s (default 2s)')
     .option('--json', 'print the app as JSON')
     .action(async (name: string, flags: CreateFlags) => {
       const body = createBody(name, flags);

@@ -23,6 +23,8 @@ interface ServeFlags {
   agent?: boolean;
   bridge?: string;
   subnet?: string;
+  networkPrefix?: string;
+  agentMetricsPort?: string;
 }
 
 /** A server that stops in time even when a connection hangs; a second signal stops it at once. */
@@ -102,6 +104,8 @@ async function startLocalAgent(
       flags.logLevel,
       ...(flags.bridge === undefined ? [] : ['--bridge', flags.bridge]),
       ...(flags.subnet === undefined ? [] : ['--subnet', flags.subnet]),
+      ...(flags.networkPrefix === undefined ? [] : ['--network-prefix', flags.networkPrefix]),
+      ...(flags.agentMetricsPort === undefined ? [] : ['--metrics-port', flags.agentMetricsPort]),
     ],
     // The agent stops when `up` is gone, even after a SIGKILL of `up` that it could not forward.
     env: { ...env, SHELLWEGO_PARENT_PID: String(process.pid) },
@@ -170,6 +174,11 @@ export function registerServe(program: Command, io: Io): void {
       .option('--no-agent', 'do not run the node agent here (apps then need other nodes)')
       .option('--bridge <name>', "the agent's bridge for instances (default swg0)")
       .option('--subnet <cidr>', "the instances' subnet on that bridge (default 10.88.0.0/16)")
+      .option(
+        '--network-prefix <p>',
+        "the agent's interface and namespace names start with this (default sw)",
+      )
+      .option('--agent-metrics-port <port>', "the agent's metrics port (default 9100)")
       .summary('Run ShellWeGo on this machine (first start prints the admin password)')
       .description(
         'Run ShellWeGo on this machine: the control plane (the API) with its state in the data dir, and\n' +

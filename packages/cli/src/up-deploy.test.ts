@@ -1,0 +1,216 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  freePort,
+  makeTempDir,
+  mountsUnder,
+  pushBusyboxImage,
+  registerRuncExitCleanup,
+  removeDir,
+  runCli,
+  startRegistry,
+  startShellwegoProcess,
+  type BusyboxImage,
+  type CliResult,
+  type RegistryServer,
+  type ShellwegoProcess,
+} from '@shellwego/testkit';
+import { dialects } from '@shellwego/testkit/vitest';
+// The agent's test helpers for real networks: unique names, a free subnet, cleanup by prefix.
+import {
+  freeSubnet,
+  registerExitCleanup,
+  removeOwned,
+  uniquePrefix,
+} from '../../agent/src/network/test-net.js';
+
+const execFileAsync = promisify(execFile);
+const sh = async (cmd: string, args: string[]): Promise<string> => (await execFileAsync(cmd, args)).stdout;
+const isRoot = process.getuid?.() === 0;
+
+interface Instance {
+  id: string;
+  release: number;
+  health: string;
+  address: string | null;
+}
+
+async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+function webImage(registry: string, page: string, withIndex = true): Promise<BusyboxImage> {
+  return pushBusyboxImage(registry, 'up/web', {
+    cmd: ['/bin/sh', '-c', 'trap "exit 0" TERM; httpd -f -p "$PORT" -h /www & wait'],
+    files: withIndex ? { 'www/index.html': page } : { 'www/other.html': page },
+  });
+}
+
+// The issue's end-to-end run, as a user runs it: `shellwego up` (root: it runs the agent), the CLI for the rest.
+describe.skipIf(!isRoot).each(dialects)(
+  'shellwego up deploys an app end to end on $name (needs root)',
+  ({ databaseUrl }) => {
+    let dir: string;
+    let home: string;
+    let prefix: string;
+    let registry: RegistryServer | undefined;
+    let up: ShellwegoProcess | undefined;
+    const images: Record<'v1' | 'v2' | 'v3', BusyboxImage> = {} as never;
+    const cancels: (() => void)[] = [];
+    const app = `up-${Math.random().toString(36).slice(2, 8)}`;
+    const cli = (args: string[], timeoutMs = 120_000): Promise<CliResult> =>
+      runCli(args, { env: { HOME: home }, timeoutMs });
+    const runcRoot = (): string => join(dir, 'agent', 'runtime', 'runc');
+    const instances = async (): Promise<Instance[]> =>
+      (JSON.parse((await cli(['status', app, '--json'])).stdout) as { instances: Instance[] }).instances;
+    const get = async (address: string): Promise<string> => {
+      const res = await fetch(`http://${address}/`, { signal: AbortSignal.timeout(2000) });
+      return `${res.status} ${await res.text()}`;
+    };
+
+    beforeAll(async () => {
+      dir = await makeTempDir('swg-up-e2e-');
+      home = await makeTempDir('swg-up-home-');
+      prefix = await uniquePrefix();
+      cancels.push(registerExitCleanup(prefix), registerRuncExitCleanup(dir, runcRoot()));
+      registry = await startRegistry();
+      images.v1 = await webImage(registry.host, 'v1\n');
+      images.v2 = await webImage(registry.host, 'v2\n');
+      images.v3 = await webImage(registry.host, 'v3\n', false);
+      const port = await freePort();
+      const url = await databaseUrl();
+      up = await startShellwegoProcess(
+        [
+          'up',
+          '--data-dir',
+          dir,
+          '--api-port',
+          String(port),
+          '--log-level',
+          'warn',
+          '--bridge',
+          `${prefix}br`,
+          '--subnet',
+          await freeSubnet(),
+          '--network-prefix',
+          prefix,
+          '--agent-metrics-port',
+          '0',
+        ],
+        url === undefined ? {} : { env: { DATABASE_URL: url } },
+      );
+      const login = await runCli(['login', '--url', up.url, '--email', 'admin@shellwego.local'], {
+        env: { HOME: home },
+        input: `${up.password ?? ''}\n`,
+      });
+      expect(login.code).toBe(0);
+    });
+
+    afterAll(async () => {
+      if (up) {
+        await cli(['apps', 'delete', app, '--yes']).catch(() => undefined);
+        // The agent stops the app's containers (httpd exits on SIGTERM) before `up` goes.
+        await until('the containers to stop', async () =>
+          (await sh('runc', ['--root', runcRoot(), 'list', '-q']).catch(() => '')).trim() === ''
+            ? true
+            : undefined,
+        ).catch(() => undefined);
+        await up.stop();
+      }
+      const left = (await sh('runc', ['--root', runcRoot(), 'list', '-q']).catch(() => '')).split('\n');
+      for (const id of left.filter(Boolean))
+        await sh('runc', ['--root', runcRoot(), 'delete', '--force', id]);
+      for (const m of (await mountsUnder(dir)).sort().reverse()) await sh('umount', ['-l', m]);
+      await removeOwned(prefix);
+      await registry?.stop();
+      await removeDir(dir);
+      await removeDir(home);
+      for (const cancel of cancels) cancel();
+    });
+
+    it('deploys v1 and v2, rolls back a failing v3 with the reason, and survives a SIGKILL of its agent', async () => {
+      expect(await up?.stdoutText()).toMatch(/^ {2}Agent: {5}running/m);
+      expect(
+        (
+          await cli([
+            'apps',
+            'create',
+            app,
+            '--memory',
+            '64m',
+            '--cpu',
+            '0.25',
+            '--health-interval',
+            '1s',
+            '--health-timeout',
+            '1s',
+          ])
+        ).code,
+      ).toBe(0);
+
+      const first = await cli(['deploy', app, '--image', images.v1.reference]);
+      expect(first.code, first.stderr).toBe(0);
+      expect(first.stdout).toBe(`deployed ${app} release 1: http://${app}.localhost\n`);
+      // Progress on stderr: the steps as they happen, and the instances of the new release.
+      expect(first.stderr).toMatch(/starting\s+starting the new instances/);
+      expect(first.stderr).toMatch(/instances\s+1\/1 running, 1 healthy/);
+      const [one] = await instances();
+      expect(await get(one?.address ?? '')).toBe('200 v1\n');
+
+      const second = await cli(['deploy', app, '--image', images.v2.reference]);
+      expect(second.code, second.stderr).toBe(0);
+      const [two] = await instances();
+      expect(two?.release).toBe(2);
+      expect(await get(two?.address ?? '')).toBe('200 v2\n');
+
+      const third = await cli(['deploy', app, '--image', images.v3.reference]);
+      expect(third.code).toBe(1);
+      const lastLine = third.stderr.trim().split('\n').at(-1) ?? '';
+      expect(lastLine).toMatch(
+        /^error: deployment of release 3 failed and was rolled back: instance \S+ failed its health check: .*GET \/ answered 404.* \(DEPLOY_FAILED\)$/,
+      );
+      expect(await get(two?.address ?? '')).toBe('200 v2\n');
+      const releases = JSON.parse((await cli(['releases', app, '--json'])).stdout) as {
+        version: number;
+        current: boolean;
+      }[];
+      expect(releases.map((r) => [r.version, r.current])).toEqual([
+        [3, false],
+        [2, true],
+        [1, false],
+      ]);
+
+      // SIGKILL the agent: the app keeps serving; `up` starts it again and it re-adopts the container, same process.
+      const pidOf = async (id: string): Promise<number> =>
+        (JSON.parse(await sh('runc', ['--root', runcRoot(), 'state', id])) as { pid: number }).pid;
+      const containerPid = await pidOf(two?.id ?? '');
+      const agentPid = Number(
+        (await sh('pgrep', ['-f', `agent --join ${up?.url ?? ''} --data-dir ${dir}`])).trim(),
+      );
+      expect(agentPid).toBeGreaterThan(0);
+      process.kill(agentPid, 'SIGKILL');
+      expect(await get(two?.address ?? '')).toBe('200 v2\n');
+      const restarted = await until('a new agent', async () => {
+        const pid = Number(
+          (await sh('pgrep', ['-f', `agent --join ${up?.url ?? ''} --data-dir ${dir}`])).trim(),
+        );
+        return pid > 0 && pid !== agentPid ? pid : undefined;
+      });
+      expect(restarted).not.toBe(agentPid);
+      expect(await up?.stderrText()).toMatch(/agent exited \(SIGKILL\); restarting/);
+      await until('healthy again under the new agent', async () =>
+        (await instances()).every((i) => i.health === 'healthy') ? true : undefined,
+      );
+      expect(await pidOf(two?.id ?? '')).toBe(containerPid);
+      expect((await instances()).map((i) => i.id)).toEqual([two?.id]);
+    }, 240_000);
+  },
+);
