@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import type { EdgeRoute, EdgeRouteTable } from '@shellwego/core';
+import type { AcmeChallenge, EdgeRoute, EdgeRouteTable } from '@shellwego/core';
 import type { Deps } from './context.js';
 import type { ReleaseSpec } from './releases.js';
 
@@ -11,14 +11,20 @@ export class EdgeRoutesService {
   private revision: number;
   private readonly changes = new EventEmitter();
 
-  constructor(private readonly deps: Deps) {
+  private certificatesRevision = 0;
+
+  constructor(
+    private readonly deps: Deps,
+    private readonly certificates: { challenges: () => AcmeChallenge[] } = { challenges: () => [] },
+  ) {
     this.revision = deps.now().getTime();
     this.changes.setMaxListeners(0);
   }
 
-  /** The routes changed: bump the revision and wake the edges' watches. */
-  changed(): void {
+  /** The routes (or the challenges) changed: bump the revision and wake the edges' watches. */
+  changed(what: { certificates?: boolean } = {}): void {
     this.revision++;
+    if (what.certificates) this.certificatesRevision++;
     this.changes.emit('change');
   }
 
@@ -59,6 +65,11 @@ export class EdgeRoutesService {
       for (const hostname of [`${a.name}.${this.deps.settings.domain}`, ...(hosts.get(a.id) ?? [])])
         routes.push({ hostname, app_id: a.id, app_name: a.name, health_path: healthPath, upstreams: ups });
     }
-    return { revision, routes };
+    return {
+      revision,
+      routes,
+      challenges: this.certificates.challenges(),
+      certificates_revision: this.certificatesRevision,
+    };
   }
 }

@@ -54,7 +54,9 @@ export async function buildServices(
   const secrets = new SecretService(deps);
   const signal = new RolloutSignal();
   const events = new EventService(deps);
-  const edgeRoutes = new EdgeRoutesService(deps);
+  // The certificate service is made below (it needs edgeRoutes to announce changes); the table asks it lazily.
+  let certificatesRef: CertificateService | undefined;
+  const edgeRoutes = new EdgeRoutesService(deps, { challenges: () => certificatesRef?.challenges() ?? [] });
   const nodeProtocol = new NodeProtocolService(deps, { secrets, signal });
   const deployments = new DeploymentService(deps, events, signal);
   const certificates = await CertificateService.create(deps, {
@@ -62,8 +64,9 @@ export async function buildServices(
     ...tls?.options,
     acme: tls?.acme ? new AcmeIssuer(deps, tls.acme) : null,
     // New certificates and challenges reach the edges through their route-table watch.
-    onChange: () => edgeRoutes.changed(),
+    onChange: () => edgeRoutes.changed({ certificates: true }),
   });
+  certificatesRef = certificates;
   return {
     deps,
     auth: new AuthService(deps, tokens),

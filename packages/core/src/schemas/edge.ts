@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { acmeChallenge } from './certificates.js';
 
 /**
  * The edge's route table as the control plane serves it (`GET /v1/edge/routes`, and each message of the edge's
@@ -25,5 +26,12 @@ export const edgeRoute = z.object({
 });
 export type EdgeRoute = z.infer<typeof edgeRoute>;
 
-export const edgeRouteTable = z.object({ revision: z.number().int(), routes: z.array(edgeRoute) });
+export const edgeRouteTable = z.object({
+  revision: z.number().int(),
+  routes: z.array(edgeRoute),
+  /** ACME HTTP-01 answers every edge serves at /.well-known/acme-challenge/<token>, whatever the host. */
+  challenges: z.array(acmeChallenge),
+  /** Revision of the certificate set: an edge fetches GET /v1/edge/certificates again when it changes. */
+  certificates_revision: z.number().int(),
+});
 export type EdgeRouteTable = z.infer<typeof edgeRouteTable>;
