@@ -281,6 +281,12 @@ describe('api-client against a real control plane', () => {
       release: { version: 1 },
       instances: [{ id: wanted!.id, address: '10.88.0.9:8080', routed: true }],
     });
+    // No agent watches for this node here, so nobody answers the log request: no lines, and no long wait.
+    const t0 = Date.now();
+    expect(await admin.apps.logs('deployed', { tail: 10, instance: wanted!.id })).toEqual({ items: [] });
+    expect(Date.now() - t0).toBeLessThan(3500);
+    // The agent's log socket path answers a plain GET with 204 once the credential is the node's own.
+    expect(await node.nodes.logSocket(node_id, 'logs_none')).toBeUndefined();
     const table = await admin.edgeRoutes();
     expect(await admin.edgeCaPem()).toMatch(/^-----BEGIN CERTIFICATE-----/);
     // The default hostname under the local domain gets a local-CA certificate on demand.

@@ -8,6 +8,7 @@ import type {
   App,
   AppCreate,
   AppListQuery,
+  AppLogsQuery,
   AppPatch,
   AuditListQuery,
   AuditPage,
@@ -36,6 +37,7 @@ import type {
   EdgeRouteTable,
   EdgeCertificateList,
   PlatformEvent,
+  LogLine,
   Release,
   SeedDeploymentCreate,
   OpenApiDocument,
@@ -147,6 +149,12 @@ export function createClient(options: ClientOptions) {
         t.send({ method: 'GET', path: path`/v1/apps/${app}/deployments`, auth: true }),
       releases: (app: string): Promise<Items<Release>> =>
         t.send({ method: 'GET', path: path`/v1/apps/${app}/releases`, auth: true }),
+      /**
+       * The last lines of each running instance (the server waits at most ~3 s for its nodes); live lines come over
+       * the WebSocket at the same path with `?follow=true`.
+       */
+      logs: (app: string, query: AppLogsQuery = {}): Promise<Items<LogLine>> =>
+        t.send({ method: 'GET', path: path`/v1/apps/${app}/logs`, query: { ...query }, auth: true }),
       /** Deploys release `release` again (default: the one before the current). */
       rollback: (app: string, release?: number): Promise<Deployment> =>
         t.send({
@@ -251,6 +259,9 @@ export function createClient(options: ClientOptions) {
         t.send({ method: 'POST', path: path`/v1/nodes/${node}/status`, body: report, auth: true }),
       heartbeat: (node: string): Promise<NodeAck> =>
         t.send({ method: 'POST', path: path`/v1/nodes/${node}/heartbeat`, auth: true }),
+      /** Checks the node credential for a log request's path; agents open the WebSocket there to send the lines. */
+      logSocket: (node: string, request: string): Promise<void> =>
+        t.send({ method: 'GET', path: path`/v1/nodes/${node}/logs/${request}`, auth: true }),
       /** The desired state once; agents keep the WebSocket at the same path open instead. */
       desiredState: (node: string): Promise<DesiredState> =>
         t.send({ method: 'GET', path: path`/v1/nodes/${node}/watch`, auth: true }),

@@ -46,6 +46,7 @@ export type SeedDeploymentCreate = z.input<typeof schemas.seedDeploymentCreate>;
 export type Deployment = z.infer<typeof schemas.deployment>;
 export type Release = z.infer<typeof schemas.release>;
 export type PlatformEvent = z.infer<typeof schemas.platformEvent>;
+export type LogLine = z.infer<typeof schemas.logLine>;
 export type EdgeRouteTable = z.infer<typeof schemas.edgeRouteTable>;
 export type EdgeCertificateList = z.infer<typeof schemas.edgeCertificateList>;
 
@@ -80,6 +81,12 @@ export interface AuditListQuery extends PageQuery {
 }
 export interface AuditVerifyQuery {
   org?: string;
+}
+export interface AppLogsQuery {
+  /** Last lines of each instance, 1..10000; default 100. */
+  tail?: number;
+  /** Only this instance of the app. */
+  instance?: string;
 }
 
 /** The OpenAPI 3.1 document, as served; only its `paths` are typed. */

@@ -62,7 +62,7 @@ describe('errors: one line on stderr, exit 1; usage errors exit 2', () => {
     expect(help.code).toBe(0);
     expect(help.stdout).toMatch(/^Usage: shellwego/);
     const upHelp = await runCli(['up', '--help']);
-    expect(upHelp.stdout).toMatch(/the node agent \(as root\) as a child process/);
+    expect(upHelp.stdout).toMatch(/node agent \(as root\) and the edge proxy/);
     expect(upHelp.stdout).toMatch(/--no-agent/);
     const serverHelp = await runCli(['server', '--help']);
     expect(serverHelp.stdout).toMatch(/Run only the control plane/);

@@ -4,8 +4,10 @@ import { registerAgent } from './commands/agent.js';
 import { registerApps } from './commands/apps.js';
 import { registerAudit } from './commands/audit.js';
 import { registerDeploy } from './commands/deploy.js';
+import { registerEdge } from './commands/edge.js';
 import { registerAuth } from './commands/auth.js';
 import { registerImages } from './commands/images.js';
+import { registerLogs } from './commands/logs.js';
 import { registerNodes } from './commands/nodes.js';
 import { registerOrgs } from './commands/orgs.js';
 import { registerSecrets } from './commands/secrets.js';
@@ -41,6 +43,7 @@ Listings take --json. Errors print one line on stderr and exit 1; usage errors e
   registerAuth(program, io);
   registerApps(program, io);
   registerDeploy(program, io);
+  registerLogs(program, io);
   registerSecrets(program, io);
   registerOrgs(program, io);
   registerNodes(program, io);
@@ -48,6 +51,7 @@ Listings take --json. Errors print one line on stderr and exit 1; usage errors e
   registerAudit(program, io);
   registerImages(program, io);
   registerAgent(program, io);
+  registerEdge(program, io);
   return program;
 }
 

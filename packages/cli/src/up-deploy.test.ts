@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { Agent, request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -47,6 +49,47 @@ async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutM
   }
 }
 
+/** GETs in a loop over one keep-alive connection pool until stopped; counts answers by body and failures. */
+function loadLoop(port: number, host: string) {
+  const agent = new Agent({ keepAlive: true, maxSockets: 4 });
+  const counts = { ok: 0, failed: [] as string[], bodies: new Set<string>() };
+  let running = true;
+  const once = (): Promise<void> =>
+    new Promise((resolve) => {
+      const req = httpRequest(
+        { host: '127.0.0.1', port, path: '/', headers: { host }, agent, timeout: 5000 },
+        (res) => {
+          let body = '';
+          res.setEncoding('utf8');
+          res.on('data', (d: string) => (body += d));
+          res.on('end', () => {
+            if (res.statusCode === 200) {
+              counts.ok++;
+              counts.bodies.add(body);
+            } else counts.failed.push(`${res.statusCode ?? 0} ${body.slice(0, 80)}`);
+            resolve();
+          });
+        },
+      );
+      req.on('error', (e) => {
+        counts.failed.push(e.message);
+        resolve();
+      });
+      req.end();
+    });
+  const loops = [0, 1].map(async () => {
+    while (running) await once();
+  });
+  return {
+    stop: async () => {
+      running = false;
+      await Promise.all(loops);
+      agent.destroy();
+      return counts;
+    },
+  };
+}
+
 function webImage(registry: string, page: string, withIndex = true): Promise<BusyboxImage> {
   return pushBusyboxImage(registry, 'up/web', {
     cmd: ['/bin/sh', '-c', 'trap "exit 0" TERM; httpd -f -p "$PORT" -h /www & wait'],
@@ -63,6 +106,8 @@ describe.skipIf(!isRoot).each(dialects)(
     let prefix: string;
     let registry: RegistryServer | undefined;
     let up: ShellwegoProcess | undefined;
+    let httpPort = 0;
+    let httpsPort = 0;
     const images: Record<'v1' | 'v2' | 'v3', BusyboxImage> = {} as never;
     const cancels: (() => void)[] = [];
     const app = `up-${Math.random().toString(36).slice(2, 8)}`;
@@ -71,6 +116,17 @@ describe.skipIf(!isRoot).each(dialects)(
     const runcRoot = (): string => join(dir, 'agent', 'runtime', 'runc');
     const instances = async (): Promise<Instance[]> =>
       (JSON.parse((await cli(['status', app, '--json'])).stdout) as { instances: Instance[] }).instances;
+    /** Through the edge, as a user's browser gets there: curl with the app's hostname resolved to this machine. */
+    const viaEdge = async (extra: string[] = []): Promise<string> =>
+      sh('curl', [
+        '-sS',
+        '--max-time',
+        '5',
+        ...extra,
+        '--resolve',
+        `${app}.localhost:${httpPort}:127.0.0.1`,
+        `http://${app}.localhost:${httpPort}/`,
+      ]);
     const get = async (address: string): Promise<string> => {
       const res = await fetch(`http://${address}/`, { signal: AbortSignal.timeout(2000) });
       return `${res.status} ${await res.text()}`;
@@ -86,6 +142,8 @@ describe.skipIf(!isRoot).each(dialects)(
       images.v2 = await webImage(registry.host, 'v2\n');
       images.v3 = await webImage(registry.host, 'v3\n', false);
       const port = await freePort();
+      httpPort = await freePort();
+      httpsPort = await freePort();
       const url = await databaseUrl();
       up = await startShellwegoProcess(
         [
@@ -103,6 +161,12 @@ describe.skipIf(!isRoot).each(dialects)(
           '--network-prefix',
           prefix,
           '--agent-metrics-port',
+          '0',
+          '--http-port',
+          String(httpPort),
+          '--https-port',
+          String(httpsPort),
+          '--edge-metrics-port',
           '0',
         ],
         url === undefined ? {} : { env: { DATABASE_URL: url } },
@@ -164,9 +228,41 @@ describe.skipIf(!isRoot).each(dialects)(
       expect(first.stderr).toMatch(/instances\s+1\/1 running, 1 healthy/);
       const [one] = await instances();
       expect(await get(one?.address ?? '')).toBe('200 v1\n');
+      await until(
+        'the edge to route the app',
+        async () => ((await viaEdge()) === 'v1\n' ? true : undefined),
+        15_000,
+      );
+      // HTTPS on the app's hostname with a certificate of the local CA that `up` created.
+      const caFile = join(dir, 'ca.pem');
+      await writeFile(caFile, await (await fetch(`${up?.url ?? ''}/v1/edge/ca.pem`)).text());
+      const https = await until('the certificate', async () =>
+        sh('curl', [
+          '-sS',
+          '--max-time',
+          '5',
+          '--cacert',
+          caFile,
+          '--resolve',
+          `${app}.localhost:${httpsPort}:127.0.0.1`,
+          `https://${app}.localhost:${httpsPort}/`,
+        ]),
+      );
+      expect(https).toBe('v1\n');
 
+      // v2 under a keep-alive load loop through the edge: not one failed request.
+      const load = loadLoop(httpPort, `${app}.localhost`);
       const second = await cli(['deploy', app, '--image', images.v2.reference]);
       expect(second.code, second.stderr).toBe(0);
+      await until(
+        'v2 through the edge',
+        async () => ((await viaEdge()) === 'v2\n' ? true : undefined),
+        10_000,
+      );
+      const counts = await load.stop();
+      expect(counts.failed).toEqual([]);
+      expect(counts.ok).toBeGreaterThan(50);
+      expect(counts.bodies).toEqual(new Set(['v1\n', 'v2\n']));
       const [two] = await instances();
       expect(two?.release).toBe(2);
       expect(await get(two?.address ?? '')).toBe('200 v2\n');
@@ -198,6 +294,7 @@ describe.skipIf(!isRoot).each(dialects)(
       expect(agentPid).toBeGreaterThan(0);
       process.kill(agentPid, 'SIGKILL');
       expect(await get(two?.address ?? '')).toBe('200 v2\n');
+      expect(await viaEdge()).toBe('v2\n');
       const restarted = await until('a new agent', async () => {
         const pid = Number(
           (await sh('pgrep', ['-f', `agent --join ${up?.url ?? ''} --data-dir ${dir}`])).trim(),

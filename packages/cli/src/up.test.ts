@@ -20,6 +20,7 @@ async function up(dir: string, port: number): Promise<ShellwegoProcess> {
     '--log-level',
     'warn',
     '--no-agent',
+    '--no-edge',
   ]);
   started.push(p);
   return p;
@@ -41,6 +42,7 @@ describe('shellwego up', () => {
         'ShellWeGo is up.',
         `  API:       ${url}`,
         '  Agent:     not started (--no-agent)',
+        '  Apps:      not served (--no-edge)',
         '  Admin:     admin@shellwego.local',
         `  Password:  ${password}   (shown once: change it after logging in)`,
         '',
@@ -59,7 +61,13 @@ describe('shellwego up', () => {
     expect(second.password).toBeUndefined();
     const again = await second.stdoutText();
     expect(again).toBe(
-      ['ShellWeGo is up.', `  API:       ${url}`, '  Agent:     not started (--no-agent)', ''].join('\n'),
+      [
+        'ShellWeGo is up.',
+        `  API:       ${url}`,
+        '  Agent:     not started (--no-agent)',
+        '  Apps:      not served (--no-edge)',
+        '',
+      ].join('\n'),
     );
     expect(again).not.toContain(password);
     const relogin = await login(password ?? '');

@@ -61,3 +61,4 @@ export type {
   PlatformEvent,
 } from './schemas/deployments.js';
 export type { AppInstance } from './schemas/apps.js';
+export type { LogRequest, LogLine, LogQuery } from './schemas/logs.js';

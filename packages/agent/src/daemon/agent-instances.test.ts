@@ -36,7 +36,7 @@ describe.skipIf(!isRoot)('agent running instances from wire specs (needs root)',
   let registry: RegistryServer | undefined;
   let cp: FakeControlPlane | undefined;
   let agent: Agent | undefined;
-  let images: { web: BusyboxImage; crash: BusyboxImage };
+  let images: { web: BusyboxImage; crash: BusyboxImage; talker: BusyboxImage };
   const cancels: (() => void)[] = [];
   const secret = `s3cret-${randomBytes(12).toString('hex')}`;
 
@@ -83,6 +83,15 @@ describe.skipIf(!isRoot)('agent running instances from wire specs (needs root)',
       }),
       crash: await pushBusyboxImage(registry.host, 'test/crash', {
         cmd: ['/bin/sh', '-c', 'echo "boom: $GREETING"; exit 3'],
+      }),
+      // Serves its health check (httpd without -f goes to the background) and writes a line every second.
+      talker: await pushBusyboxImage(registry.host, 'test/talker', {
+        cmd: [
+          '/bin/sh',
+          '-c',
+          'httpd -p "$PORT" -h /www; echo "early 1"; echo "early 2"; i=0; while true; do i=$((i+1)); echo "tick $i"; sleep 1; done',
+        ],
+        files: { 'www/index.html': 'ok\n' },
       }),
     };
     cp = await startFakeControlPlane();
@@ -174,6 +183,52 @@ describe.skipIf(!isRoot)('agent running instances from wire specs (needs root)',
     expect(text).toMatch(/^shellwego_agent_reconcile_duration_seconds_count [1-9]/m);
     expect(text).toMatch(/^shellwego_node_memory_pressure \d/m);
     expect(text).toMatch(/^shellwego_microvm_spawn_duration_seconds_count [1-9]/m);
+  });
+
+  it('answers log requests over a socket it dials back: the tail, then followed lines; 4404 for no such instance', async () => {
+    const web = desired(
+      'web',
+      wire('web', images.web, { secrets: { API_TOKEN: secret }, secret_versions: { API_TOKEN: 1 } }),
+    );
+    const talker = desired('talker', wire('talker', images.talker));
+    cp?.setDesired([web, talker]);
+    await cp?.waitForReport(
+      'the talker running',
+      find(talker.id, (s) => s.state === 'running'),
+    );
+    const tickOf = (line: string): number => Number(/^tick (\d+)$/.exec(line)?.[1] ?? 0);
+    const first = cp!.requestLogs(talker.id, { follow: false, tail: 100 });
+    expect((await first.closed).code).toBe(1000);
+    expect(first.lines.slice(0, 2).map((l) => l.line)).toEqual(['early 1', 'early 2']);
+    expect(first.lines.every((l) => l.instance_id === talker.id && l.stream === 'stdout')).toBe(true);
+    expect(Date.parse(first.lines[0]?.at ?? '')).toBeGreaterThan(0);
+    // A couple of ticks later, a short tail is the last two of them.
+    await new Promise((r) => setTimeout(r, 2500));
+
+    const short = cp!.requestLogs(talker.id, { follow: false, tail: 2 });
+    expect((await short.closed).code).toBe(1000);
+    expect(short.lines).toHaveLength(2);
+    const [a, b] = short.lines.map((l) => tickOf(l.line));
+    expect(a).toBeGreaterThan(0);
+    expect(b).toBe((a ?? 0) + 1);
+
+    const live = cp!.requestLogs(talker.id, { follow: true, tail: 1 });
+    const last = await live.waitForLine(() => true);
+    const later = await live.waitForLine((l) => tickOf(l.line) > tickOf(last.line), 5000);
+    expect(tickOf(later.line)).toBe(tickOf(last.line) + 1);
+    // Each line once: the tail is not sent again by the follow.
+    const ticks = live.lines.map((l) => tickOf(l.line));
+    expect(new Set(ticks).size).toBe(ticks.length);
+    live.close();
+    expect((await live.closed).code).toBe(1000);
+
+    const unknown = cp!.requestLogs('ins_nope', { follow: true });
+    expect((await unknown.closed).code).toBe(4404);
+    // The agent is still at work afterwards.
+    await cp?.waitForReport(
+      'another report',
+      find(talker.id, (s) => s.state === 'running'),
+    );
   });
 
   it('stops what is no longer desired and leaves no namespace behind', async () => {

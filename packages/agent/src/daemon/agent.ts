@@ -4,11 +4,13 @@ import type { RuntimeDriver } from '@shellwego/driver-sdk';
 import { ImageStore, type RegistryConfig } from '@shellwego/registry';
 import { Executor } from '../executor/executor.js';
 import { HealthBoard } from '../health/health-board.js';
+import { LogStreamer } from '../logs/log-stream.js';
 import { AgentMetrics } from '../metrics/agent-metrics.js';
 import { startMetricsServer, type MetricsServer } from '../metrics/metrics-server.js';
 import { NetworkManager } from '../network/network-manager.js';
 import { plan, type DesiredInstance } from '../reconciler/plan.js';
 import { Resolver } from '../resolve/resolver.js';
+import { InstanceStore } from '../state/instance-store.js';
 import { agentConfigSchema, type AgentConfig, type AgentConfigInput } from './config.js';
 import { ControlPlaneClient, type Watch, type WatchMessage } from './control-plane-client.js';
 import { hostResources } from './host-resources.js';
@@ -45,6 +47,7 @@ interface Parts {
   executor: Executor;
   health: HealthBoard;
   metrics: AgentMetrics;
+  logs: LogStreamer;
   logger: AgentLogger;
 }
 
@@ -121,7 +124,18 @@ export class Agent {
     const recovered = await executor.recoverAll();
     logger.info({ node_id: nodeId, ...recovered }, 'agent started; re-adopted running instances');
     const health = new HealthBoard();
-    const agent = (late.agent = new Agent({ config, client, executor, health, metrics, logger }, nodeId));
+    // Reads the executor's records (same directory) to find an instance's driver handle.
+    const records = new InstanceStore(config.dataDir);
+    const logs = new LogStreamer({
+      driver: opts.driver,
+      handleOf: async (id) => (await records.get(id))?.handle,
+      connect: (requestId) => client.logSocket(requestId),
+      logger,
+    });
+    const agent = (late.agent = new Agent(
+      { config, client, executor, health, metrics, logs, logger },
+      nodeId,
+    ));
     health.on('change', (c) => {
       logger.info({ instance: c.instanceId, health: c.status, detail: c.detail }, 'health changed');
       agent.requestReport();
@@ -140,6 +154,7 @@ export class Agent {
     this.stopped = true;
     for (const t of this.timers) clearInterval(t);
     this.watcher?.close();
+    this.parts.logs.closeAll();
     this.parts.health.stopAll();
     await this.passing;
     await this.reporting;
@@ -177,6 +192,9 @@ export class Agent {
         this.desired = state;
         this.st.revision = state.revision;
         this.trigger();
+      },
+      onLogRequest: (request) => {
+        if (!this.stopped) this.parts.logs.handle(request);
       },
     });
     this.timers.push(setInterval(() => this.trigger(), config.reconcileMs));

@@ -1,7 +1,13 @@
 import { WebSocket } from 'ws';
 import { z } from 'zod';
 import { schemas } from '@shellwego/core';
-import type { DesiredInstanceWire, NodeAck, NodeRegistered, NodeStatusReport } from '@shellwego/core';
+import type {
+  DesiredInstanceWire,
+  LogRequest,
+  NodeAck,
+  NodeRegistered,
+  NodeStatusReport,
+} from '@shellwego/core';
 import type { WatchBackoff } from './config.js';
 import type { AgentLogger } from './logger.js';
 
@@ -39,6 +45,11 @@ export function parseWatchMessage(raw: unknown, logger: AgentLogger): WatchMessa
   return out;
 }
 
+/** The watch carries desired states and, marked `type: 'logs'`, log requests. */
+function isLogRequestMessage(raw: unknown): boolean {
+  return typeof raw === 'object' && raw !== null && (raw as { type?: unknown }).type === 'logs';
+}
+
 export type RegisterBody = z.input<typeof schemas.nodeRegister>;
 
 /** A non-2xx answer of the control plane, with its error code when it sent one. */
@@ -55,6 +66,8 @@ export class ControlPlaneError extends Error {
 
 export interface WatchHandlers {
   onState(state: WatchMessage): void;
+  /** A log request ({type: 'logs'}) arrived; answer it through logSocket(). */
+  onLogRequest?(request: LogRequest): void;
   onOpen?(): void;
   onClose?(code: number, reason: string): void;
 }
@@ -116,9 +129,17 @@ export class ControlPlaneClient {
         handlers.onOpen?.();
       });
       ws.on('message', (data: Buffer) => {
+        let raw: unknown;
         let state: WatchMessage;
         try {
-          state = parseWatchMessage(JSON.parse(data.toString('utf8')), logger);
+          raw = JSON.parse(data.toString('utf8'));
+          if (isLogRequestMessage(raw)) {
+            const request = schemas.logRequest.safeParse(raw);
+            if (request.success) handlers.onLogRequest?.(request.data);
+            else logger.warn({ err: z.prettifyError(request.error) }, 'ignoring a malformed log request');
+            return;
+          }
+          state = parseWatchMessage(raw, logger);
         } catch (err) {
           logger.warn({ err }, 'ignoring a malformed watch message');
           return;
@@ -145,6 +166,19 @@ export class ControlPlaneClient {
         if (socket?.readyState === WebSocket.CONNECTING) socket.terminate();
       },
     };
+  }
+
+  /**
+   * Dials back to the control plane for log request `requestId` (the control plane never dials a node). The caller
+   * sends the lines and closes the socket.
+   */
+  logSocket(requestId: string): WebSocket {
+    const url = new URL(`${this.nodePath()}/logs/${encodeURIComponent(requestId)}`, this.baseUrl);
+    url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+    return new WebSocket(url, {
+      headers: { authorization: `Bearer ${this.credential ?? ''}` },
+      handshakeTimeout: this.opts.timeoutMs,
+    });
   }
 
   private nodePath(): string {

@@ -11,6 +11,7 @@ import { parseInteger } from '../parse.js';
 import { CliError } from '../errors.js';
 import { Supervisor } from '../supervisor.js';
 import { nodeNameOf } from './agent.js';
+import { defaultEdgePorts } from './edge.js';
 
 interface ServeFlags {
   dataDir?: string;
@@ -19,12 +20,16 @@ interface ServeFlags {
   domain: string;
   signup: 'open' | 'invite' | 'closed';
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-  /** `up` only: --no-agent sets it false. */
+  /** `up` only: --no-agent / --no-edge set them false. */
   agent?: boolean;
+  edge?: boolean;
   bridge?: string;
   subnet?: string;
   networkPrefix?: string;
   agentMetricsPort?: string;
+  httpPort?: string;
+  httpsPort?: string;
+  edgeMetricsPort?: string;
 }
 
 /** A server that stops in time even when a connection hangs; a second signal stops it at once. */
@@ -113,6 +118,50 @@ async function startLocalAgent(
   return `running (node ${nodeNameOf(hostname())})`;
 }
 
+const EDGE_TOKEN_NAME = 'edge (shellwego up)';
+
+/**
+ * The edge beside the control plane: a child process with a fresh API token of the operator (the previous one
+ * revoked), handed over in its environment. Returns the banner line.
+ */
+async function startLocalEdge(
+  io: Io,
+  supervisor: Supervisor,
+  cp: ControlPlane,
+  dataDir: string,
+  flags: ServeFlags,
+): Promise<string> {
+  if (flags.edge === false) return 'not served (--no-edge)';
+  const operator = await cp.services.auth.operator();
+  for (const t of await cp.services.auth.listApiTokens(operator))
+    if (t.name === EDGE_TOKEN_NAME) await cp.services.auth.deleteApiToken(operator, t.id);
+  const { token } = await cp.services.auth.createApiToken(operator, { name: EDGE_TOKEN_NAME });
+  const ports = defaultEdgePorts(io.isRoot);
+  const http = flags.httpPort ?? String(ports.http);
+  const https = flags.httpsPort ?? String(ports.https);
+  supervisor.start({
+    name: 'edge',
+    args: [
+      'edge',
+      '--api',
+      cp.url,
+      '--data-dir',
+      dataDir,
+      '--host',
+      flags.host,
+      '--http-port',
+      http,
+      '--https-port',
+      https,
+      '--log-level',
+      flags.logLevel,
+      ...(flags.edgeMetricsPort === undefined ? [] : ['--metrics-port', flags.edgeMetricsPort]),
+    ],
+    env: { SHELLWEGO_EDGE_TOKEN: token, SHELLWEGO_PARENT_PID: String(process.pid) },
+  });
+  return `http://APP.${flags.domain}:${http}, https://APP.${flags.domain}:${https}`;
+}
+
 async function serve(io: Io, flags: ServeFlags, roles: { local: boolean }): Promise<void> {
   const port = parseInteger(flags.apiPort, '--api-port', 'api-port');
   // Imported here: the server's dependencies (database drivers, Fastify) would slow every client command.
@@ -145,7 +194,10 @@ async function serve(io: Io, flags: ServeFlags, roles: { local: boolean }): Prom
     },
   );
   const roleLines: [string, string][] = [];
-  if (roles.local) roleLines.push(['Agent', await startLocalAgent(io, supervisor, cp, dataDir, flags)]);
+  if (roles.local) {
+    roleLines.push(['Agent', await startLocalAgent(io, supervisor, cp, dataDir, flags)]);
+    roleLines.push(['Apps', await startLocalEdge(io, supervisor, cp, dataDir, flags)]);
+  }
   out(io, banner(cp.url, cp.firstAdmin, roleLines));
 
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
@@ -179,10 +231,15 @@ export function registerServe(program: Command, io: Io): void {
         "the agent's interface and namespace names start with this (default sw)",
       )
       .option('--agent-metrics-port <port>', "the agent's metrics port (default 9100)")
+      .option('--no-edge', 'do not run the edge proxy here')
+      .option('--http-port <port>', "the edge's HTTP port (default 80 as root, else 8000)")
+      .option('--https-port <port>', "the edge's HTTPS port (default 443 as root, else 8443)")
+      .option('--edge-metrics-port <port>', "the edge's metrics port (default 9101)")
       .summary('Run ShellWeGo on this machine (first start prints the admin password)')
       .description(
-        'Run ShellWeGo on this machine: the control plane (the API) with its state in the data dir, and\n' +
-          'the node agent (as root) as a child process that is restarted if it dies; its instances keep running.\n' +
+        'Run ShellWeGo on this machine: the control plane (the API) with its state in the data dir, the\n' +
+          'node agent (as root) and the edge proxy, each a child process restarted if it dies; instances and\n' +
+          'routes keep serving meanwhile.\n' +
           'The first start prints the admin password, once.',
       ),
   ).action((flags: ServeFlags) => serve(io, flags, { local: true }));

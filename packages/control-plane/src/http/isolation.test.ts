@@ -95,6 +95,8 @@ const paramValue: Record<string, (b: Fixture) => string> = {
   id: (b) => b.tokenId,
   join_token: (b) => b.joinToken,
   deployment: (b) => b.deployment,
+  // Log requests live in memory only; B's node path is refused before any request is looked up.
+  request: () => 'logs_none',
 };
 
 const nodeBody = {

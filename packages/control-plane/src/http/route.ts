@@ -56,6 +56,8 @@ export interface RouteContext<P, Q, B> {
   node: NodeIdentity;
   services: Services;
   ip: string;
+  /** The request asks for a WebSocket: the handler's answer only decides whether the upgrade goes ahead. */
+  upgrade: boolean;
 }
 
 // The table holds routes of many shapes; this erased form is what the server iterates over.

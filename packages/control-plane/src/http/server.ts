@@ -200,6 +200,7 @@ async function routeContext(
     },
     services,
     ip: req.ip,
+    upgrade: req.headers.upgrade?.toLowerCase() === 'websocket',
   };
 }
 

@@ -11,13 +11,16 @@ export class EdgeRoutesService {
   private revision: number;
   private readonly changes = new EventEmitter();
 
-  private certificatesRevision = 0;
+  private certificatesRevision: number;
+  /** The hostnames of the last table: a new one needs its certificate, which the edge fetches on a new revision. */
+  private hostKey = '';
 
   constructor(
     private readonly deps: Deps,
     private readonly certificates: { challenges: () => AcmeChallenge[] } = { challenges: () => [] },
   ) {
     this.revision = deps.now().getTime();
+    this.certificatesRevision = this.revision;
     this.changes.setMaxListeners(0);
   }
 
@@ -64,6 +67,14 @@ export class EdgeRoutesService {
       const healthPath = a.spec ? (JSON.parse(a.spec) as ReleaseSpec).health_check.path : a.hc_path;
       for (const hostname of [`${a.name}.${this.deps.settings.domain}`, ...(hosts.get(a.id) ?? [])])
         routes.push({ hostname, app_id: a.id, app_name: a.name, health_path: healthPath, upstreams: ups });
+    }
+    const hostKey = routes
+      .map((r) => r.hostname)
+      .sort()
+      .join(' ');
+    if (hostKey !== this.hostKey) {
+      this.hostKey = hostKey;
+      this.certificatesRevision++;
     }
     return {
       revision,

@@ -13,6 +13,7 @@ import { listAudit, verifyAudit } from './audit.js';
 import { DeploymentService } from './deployments.js';
 import { EdgeRoutesService } from './edge-routes.js';
 import { EventService } from './events.js';
+import { LogBroker } from './logs.js';
 import { RolloutController, defaultRolloutOptions, type RolloutOptions } from './rollout/controller.js';
 import { RolloutSignal } from './rollout/signal.js';
 import { CertificateService, defaultCertificateOptions } from './tls/certificates.js';
@@ -34,6 +35,7 @@ export interface Services {
   nodeProtocol: NodeProtocolService;
   deployments: DeploymentService;
   events: EventService;
+  logs: LogBroker;
   edgeRoutes: EdgeRoutesService;
   rollout: RolloutController;
   certificates: CertificateService;
@@ -55,8 +57,10 @@ export async function buildServices(
   const signal = new RolloutSignal();
   const events = new EventService(deps);
   // The certificate service is made below (it needs edgeRoutes to announce changes); the table asks it lazily.
-  let certificatesRef: CertificateService | undefined;
-  const edgeRoutes = new EdgeRoutesService(deps, { challenges: () => certificatesRef?.challenges() ?? [] });
+  const certificatesRef: { current?: CertificateService } = {};
+  const edgeRoutes = new EdgeRoutesService(deps, {
+    challenges: () => certificatesRef.current?.challenges() ?? [],
+  });
   const nodeProtocol = new NodeProtocolService(deps, { secrets, signal });
   const deployments = new DeploymentService(deps, events, signal);
   const certificates = await CertificateService.create(deps, {
@@ -66,7 +70,7 @@ export async function buildServices(
     // New certificates and challenges reach the edges through their route-table watch.
     onChange: () => edgeRoutes.changed({ certificates: true }),
   });
-  certificatesRef = certificates;
+  certificatesRef.current = certificates;
   return {
     deps,
     auth: new AuthService(deps, tokens),
@@ -86,6 +90,7 @@ export async function buildServices(
     nodeProtocol,
     deployments,
     events,
+    logs: new LogBroker(deps),
     edgeRoutes,
     rollout: new RolloutController(
       deps,

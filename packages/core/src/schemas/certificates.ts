@@ -8,6 +8,11 @@ export const edgeCertificate = z.object({
   /** The private key (PKCS#8 PEM): this endpoint is the only place it leaves the store unsealed. */
   key_pem: z.string(),
   not_after: z.string(),
+  /**
+   * Plain HTTP for this hostname is redirected to HTTPS: only for publicly trusted (ACME) certificates; a local
+   * CA's certificate is there for those who trust that CA, while plain HTTP keeps working for everyone else.
+   */
+  redirect_https: z.boolean().default(false),
 });
 export type EdgeCertificate = z.infer<typeof edgeCertificate>;
 

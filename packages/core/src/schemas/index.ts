@@ -7,3 +7,4 @@ export * from './nodes.js';
 export * from './edge.js';
 export * from './certificates.js';
 export * from './deployments.js';
+export * from './logs.js';

@@ -6,6 +6,7 @@ import { platformRoutes } from './platform.js';
 import { nodeProtocolRoutes } from './node-protocol.js';
 import { deploymentRoutes } from './deployments.js';
 import { certificateRoutes } from './certificates.js';
+import { logRoutes } from './logs.js';
 
 /** Every API route. A route added here is served, documented and covered by the isolation matrix. */
 export const routeTable: readonly AnyRoute[] = [
@@ -13,6 +14,7 @@ export const routeTable: readonly AnyRoute[] = [
   ...orgRoutes,
   ...appRoutes,
   ...deploymentRoutes,
+  ...logRoutes,
   ...certificateRoutes,
   ...nodeProtocolRoutes,
   ...platformRoutes,

@@ -9,7 +9,7 @@ const joinTokenParam = z.strictObject({ join_token: schemas.idParam });
 
 /**
  * Sends the node's full desired state now and on every change. Level-triggered: a lost message costs
- * nothing, a reconnect resyncs.
+ * nothing, a reconnect resyncs. Also forwards log requests ({type: 'logs', …}) for the node.
  */
 function watch(ctx: RouteContext<{ node: string }, unknown, unknown>, socket: WebSocket): void {
   const { node, services } = ctx;
@@ -38,7 +38,15 @@ function watch(ctx: RouteContext<{ node: string }, unknown, unknown>, socket: We
       sending = false;
     }
   };
-  const unsubscribe = services.nodeProtocol.onChange(node.nodeId, () => void send());
+  const unsubscribeChanges = services.nodeProtocol.onChange(node.nodeId, () => void send());
+  // Log requests ride the same socket: the node dials back to /v1/nodes/{node}/logs/{id} with the lines.
+  const unsubscribeLogs = services.logs.onRequest(node.nodeId, (request) => {
+    if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(request));
+  });
+  const unsubscribe = (): void => {
+    unsubscribeChanges();
+    unsubscribeLogs();
+  };
   socket.on('close', unsubscribe);
   socket.on('error', unsubscribe);
   void send();
@@ -117,7 +125,7 @@ export const nodeProtocolRoutes = [
     method: 'GET',
     url: '/v1/nodes/:node/watch',
     summary:
-      "WebSocket (node credential): the node's full desired state {revision, instances} on connect and on every change; a plain GET answers it once",
+      "WebSocket (node credential): the node's full desired state {revision, instances} on connect and on every change, and log requests {type: 'logs', id, instance_id, follow, tail}; a plain GET answers the desired state once",
     tag: 'nodes',
     access: 'node',
     params: nodeParam,

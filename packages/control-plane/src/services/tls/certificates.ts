@@ -162,6 +162,7 @@ export class CertificateService {
       cert_pem: r.cert_pem,
       key_pem: this.deps.envelope.decrypt(r.key_sealed, aad(r.hostname)).toString('utf8'),
       not_after: r.not_after,
+      redirect_https: r.issuer === 'acme',
     }));
   }
 
