@@ -4,6 +4,7 @@ import { registerAgent } from './commands/agent.js';
 import { registerApps } from './commands/apps.js';
 import { registerAudit } from './commands/audit.js';
 import { registerDeploy } from './commands/deploy.js';
+import { registerDomains } from './commands/domains.js';
 import { registerEdge } from './commands/edge.js';
 import { registerAuth } from './commands/auth.js';
 import { registerImages } from './commands/images.js';
@@ -45,6 +46,7 @@ Listings take --json. Errors print one line on stderr and exit 1; usage errors e
   registerDeploy(program, io);
   registerLogs(program, io);
   registerSecrets(program, io);
+  registerDomains(program, io);
   registerOrgs(program, io);
   registerNodes(program, io);
   registerTokens(program, io);

@@ -8,7 +8,7 @@ import { defaultDataDir } from '../data-dir.js';
 import type { Io } from '../io.js';
 import { note, out } from '../io.js';
 import { parseInteger } from '../parse.js';
-import { CliError } from '../errors.js';
+import { CliError, usageError } from '../errors.js';
 import { Supervisor } from '../supervisor.js';
 import { nodeNameOf } from './agent.js';
 import { defaultEdgePorts } from './edge.js';
@@ -20,6 +20,8 @@ interface ServeFlags {
   domain: string;
   signup: 'open' | 'invite' | 'closed';
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  acmeDirectory?: string;
+  acmeEmail?: string;
   /** `up` only: --no-agent / --no-edge set them false. */
   agent?: boolean;
   edge?: boolean;
@@ -64,6 +66,11 @@ function serveOptions(cmd: Command): Command {
         .choices(['open', 'invite', 'closed'])
         .default('invite'),
     )
+    .option(
+      '--acme-directory <url>',
+      "ACME directory for custom domains' certificates, e.g. https://acme-v02.api.letsencrypt.org/directory",
+    )
+    .option('--acme-email <email>', 'the ACME account e-mail (with --acme-directory)')
     .addOption(
       new Option('--log-level <level>', 'log verbosity (logs are JSON lines on stderr)')
         .choices(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
@@ -162,6 +169,14 @@ async function startLocalEdge(
   return `http://APP.${flags.domain}:${http}, https://APP.${flags.domain}:${https}`;
 }
 
+/** ACME settings from the flags: both or neither. */
+function acmeOf(flags: ServeFlags): { acme?: { directoryUrl: string; email: string } } {
+  if (flags.acmeDirectory === undefined && flags.acmeEmail === undefined) return {};
+  if (flags.acmeDirectory === undefined || flags.acmeEmail === undefined)
+    throw usageError('--acme-directory and --acme-email go together');
+  return { acme: { directoryUrl: flags.acmeDirectory, email: flags.acmeEmail } };
+}
+
 async function serve(io: Io, flags: ServeFlags, roles: { local: boolean }): Promise<void> {
   const port = parseInteger(flags.apiPort, '--api-port', 'api-port');
   // Imported here: the server's dependencies (database drivers, Fastify) would slow every client command.
@@ -177,6 +192,7 @@ async function serve(io: Io, flags: ServeFlags, roles: { local: boolean }): Prom
       logLevel: flags.logLevel,
       ...(io.env.DATABASE_URL ? { databaseUrl: io.env.DATABASE_URL } : {}),
       ...(io.env.SHELLWEGO_MASTER_KEY ? { masterKey: io.env.SHELLWEGO_MASTER_KEY } : {}),
+      ...acmeOf(flags),
     },
     // Logs go to stderr so that stdout carries only what a person or a script reads (the banner).
     { logger: createLogger(flags.logLevel, 2) },

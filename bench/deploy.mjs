@@ -1,0 +1,235 @@
+// Issue 6's figures: time from a deploy to the first 200 of the new release through the edge, cold (image pulled
+// from a registry) and warm (image already on the node), and failed requests during 20 deploys under load.
+// Needs root (the agent runs runc containers). Run `npm run build` first.
+import { execFileSync, spawn } from 'node:child_process';
+import { randomInt } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { clearInterval, setInterval, setTimeout } from 'node:timers';
+import { fetch } from 'undici';
+import { children, intEnv, makeTempDir, requireBuilt } from './lib/lifecycle.mjs';
+
+const root = join(import.meta.dirname, '..');
+if (
+  !requireBuilt(
+    root,
+    ['packages/cli/dist/shellwego.mjs', 'packages/testkit/dist/index.js'],
+    'node bench/deploy.mjs',
+  )
+)
+  process.exit(2);
+if (process.getuid?.() !== 0) {
+  console.error('bench: run as root (the agent starts runc containers and a bridge)');
+  process.exit(2);
+}
+const { freePort, pushBusyboxImage, startRegistry } = await import(
+  join(root, 'packages/testkit/dist/index.js')
+);
+const DEPLOYS = intEnv('BENCH_DEPLOYS', 20);
+const COLD = intEnv('BENCH_COLD', 3);
+const WARM = intEnv('BENCH_WARM', 5);
+
+const prefix = `swb${randomInt(36 ** 2).toString(36)}`;
+const subnet = `10.214.${randomInt(256)}.0/24`;
+const dir = makeTempDir('swg-bench-deploy-');
+const cli = join(root, 'packages/cli/dist/shellwego.mjs');
+const [apiPort, httpPort] = [await freePort(), await freePort()];
+const api = `http://127.0.0.1:${apiPort}`;
+const registry = await startRegistry();
+
+function cleanupHost() {
+  // Containers, mounts, namespaces and links this bench made, whatever happened.
+  const runcRoot = join(dir, 'agent', 'runtime', 'runc');
+  const sh = (cmd, args) => {
+    try {
+      return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    } catch {
+      return '';
+    }
+  };
+  for (const id of sh('runc', ['--root', runcRoot, 'list', '-q']).split('\n').filter(Boolean))
+    sh('runc', ['--root', runcRoot, 'delete', '--force', id]);
+  for (const line of sh('findmnt', ['-rn', '-o', 'TARGET']).split('\n').reverse())
+    if (line.startsWith(dir)) sh('umount', ['-l', line]);
+  for (const ns of sh('ip', ['netns', 'list']).split('\n'))
+    if (ns.startsWith(prefix)) sh('ip', ['netns', 'del', ns.split(' ')[0]]);
+  for (const l of JSON.parse(sh('ip', ['-j', 'link', 'show']) || '[]'))
+    if (l.ifname.startsWith(prefix)) sh('ip', ['link', 'del', l.ifname]);
+}
+process.on('exit', cleanupHost);
+
+const up = spawn(
+  process.execPath,
+  [
+    cli,
+    'up',
+    '--data-dir',
+    dir,
+    '--api-port',
+    String(apiPort),
+    '--http-port',
+    String(httpPort),
+    '--https-port',
+    String(await freePort()),
+    '--bridge',
+    `${prefix}br`,
+    '--subnet',
+    subnet,
+    '--network-prefix',
+    prefix,
+    '--agent-metrics-port',
+    '0',
+    '--edge-metrics-port',
+    '0',
+    '--log-level',
+    'error',
+  ],
+  { stdio: ['ignore', 'pipe', 'inherit'] },
+);
+children.add(up);
+let banner = '';
+up.stdout.on('data', (d) => (banner += d));
+const password = await new Promise((resolve, reject) => {
+  const t = setInterval(() => {
+    const m = /Password:\s+(\S+)/.exec(banner);
+    if (m) {
+      clearInterval(t);
+      resolve(m[1]);
+    }
+  }, 50);
+  up.once('exit', (code) => reject(new Error(`up exited with ${code}`)));
+});
+const token = (
+  await (
+    await fetch(`${api}/v1/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ email: 'admin@shellwego.local', password }),
+    })
+  ).json()
+).access_token;
+const call = async (method, path, body) => {
+  const res = await fetch(`${api}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  return res.json();
+};
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+while ((await call('GET', '/v1/nodes')).items?.[0]?.status !== 'ready') await sleep(100);
+
+const keepAlive = new Agent({ keepAlive: true, maxSockets: 8 });
+function get(host) {
+  return new Promise((resolve) => {
+    const req = request(
+      { host: '127.0.0.1', port: httpPort, path: '/', headers: { host }, agent: keepAlive, timeout: 5000 },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (d) => (body += d));
+        res.on('end', () => resolve({ status: res.statusCode, body }));
+      },
+    );
+    req.on('error', (e) => resolve({ status: 0, body: e.message }));
+    req.end();
+  });
+}
+
+const image = (page) =>
+  pushBusyboxImage(registry.host, `bench/web-${page}`, {
+    cmd: ['/bin/sh', '-c', 'trap "exit 0" TERM; httpd -f -p "$PORT" -h /www & wait'],
+    files: { 'www/index.html': `${page}\n` },
+  });
+
+/** Deploys `img` and returns ms until the edge answers 200 with `page`. */
+async function timedDeploy(app, img, page) {
+  const started = performance.now();
+  const dep = await call('POST', `/v1/apps/${app}/deployments`, { image: img.reference });
+  if (!dep.id) throw new Error(`deploy refused: ${JSON.stringify(dep)}`);
+  for (;;) {
+    const r = await get(`${app}.localhost`);
+    if (r.status === 200 && r.body === `${page}\n`) return performance.now() - started;
+    const d = await call('GET', `/v1/deployments/${dep.id}`);
+    if (['failed', 'rolled_back', 'cancelled'].includes(d.status))
+      throw new Error(`deploy ${d.status}: ${d.reason}`);
+    await sleep(5);
+  }
+}
+const pct = (xs, p) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
+const fmt = (ms) => `${ms.toFixed(0)} ms`;
+
+const health = { path: '/', interval: '1s', timeout: '1s' };
+// Cold: each app's first deploy pulls its image (a new image per app, so nothing is on the node yet).
+const cold = [];
+for (let i = 0; i < COLD; i++) {
+  const app = `cold-${i}`;
+  await call('POST', '/v1/apps', {
+    name: app,
+    resources: { memory: '32m', cpu: '0.1' },
+    health_check: health,
+  });
+  cold.push(await timedDeploy(app, await image(`cold${i}`), `cold${i}`));
+}
+// Warm: both images are on the node after the first two deploys; alternate between them.
+const [a, b] = [await image('warm-a'), await image('warm-b')];
+await call('POST', '/v1/apps', {
+  name: 'warm',
+  resources: { memory: '32m', cpu: '0.1' },
+  health_check: health,
+});
+await timedDeploy('warm', a, 'warm-a');
+await timedDeploy('warm', b, 'warm-b');
+const warm = [];
+for (let i = 0; i < WARM; i++)
+  warm.push(await timedDeploy('warm', i % 2 ? b : a, i % 2 ? 'warm-b' : 'warm-a'));
+
+// 20 deploys under load: two keep-alive loops through the edge the whole time.
+let running = true;
+const counts = { ok: 0, failed: [] };
+const loops = [0, 1].map(async () => {
+  while (running) {
+    const r = await get('warm.localhost');
+    if (r.status === 200) counts.ok++;
+    else counts.failed.push(`${r.status} ${r.body.slice(0, 60)}`);
+  }
+});
+for (let i = 0; i < DEPLOYS; i++) await timedDeploy('warm', i % 2 ? a : b, i % 2 ? 'warm-a' : 'warm-b');
+running = false;
+await Promise.all(loops);
+
+const result = {
+  cold_ms: { p50: pct(cold, 50), max: Math.max(...cold), runs: cold.length },
+  warm_ms: { p50: pct(warm, 50), p90: pct(warm, 90), runs: warm.length },
+  under_load: { deploys: DEPLOYS, requests_ok: counts.ok, requests_failed: counts.failed.length },
+};
+console.log(
+  `deploy to first 200 through the edge, cold (image pulled): p50 ${fmt(result.cold_ms.p50)}, max ${fmt(result.cold_ms.max)} over ${COLD}`,
+);
+console.log(
+  `deploy to first 200 through the edge, warm (image on the node): p50 ${fmt(result.warm_ms.p50)}, p90 ${fmt(result.warm_ms.p90)} over ${WARM}`,
+);
+console.log(
+  `${DEPLOYS} deploys under load: ${counts.ok} requests answered 200, ${counts.failed.length} failed`,
+);
+if (counts.failed.length > 0) console.log(`first failures: ${counts.failed.slice(0, 5).join(' | ')}`);
+mkdirSync(join(root, 'bench/results'), { recursive: true });
+writeFileSync(join(root, 'bench/results/deploy.json'), `${JSON.stringify(result, null, 2)}\n`);
+
+for (const app of ['warm', ...cold.map((_, i) => `cold-${i}`)]) await call('DELETE', `/v1/apps/${app}`);
+// Give the agent time to stop the containers before `up` (and with it the agent) goes.
+for (let i = 0; i < 100; i++) {
+  const left = execFileSync('runc', ['--root', join(dir, 'agent', 'runtime', 'runc'), 'list', '-q'], {
+    encoding: 'utf8',
+  }).trim();
+  if (left === '') break;
+  await sleep(200);
+}
+up.kill('SIGTERM');
+await new Promise((r) => up.once('exit', r));
+await registry.stop();
+keepAlive.destroy();
+process.exit(counts.failed.length > 0 ? 1 : 0);
