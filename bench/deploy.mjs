@@ -116,7 +116,7 @@ const call = async (method, path, body) => {
     headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
     body: body ? JSON.stringify(body) : undefined,
   });
-  return res.json();
+  return res.status === 204 ? {} : res.json();
 };
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 while ((await call('GET', '/v1/nodes')).items?.[0]?.status !== 'ready') await sleep(100);
@@ -151,7 +151,17 @@ async function timedDeploy(app, img, page) {
   if (!dep.id) throw new Error(`deploy refused: ${JSON.stringify(dep)}`);
   for (;;) {
     const r = await get(`${app}.localhost`);
-    if (r.status === 200 && r.body === `${page}\n`) return performance.now() - started;
+    if (r.status === 200 && r.body === `${page}\n`) {
+      const ms = performance.now() - started;
+      if (process.env.BENCH_VERBOSE) {
+        const d = await call('GET', `/v1/deployments/${dep.id}`);
+        const t0 = Date.parse(d.created_at);
+        console.log(
+          `${app} ${page}: ${ms.toFixed(0)} ms; ${d.steps.map((st) => `${st.status}+${Date.parse(st.at) - t0}`).join(' ')}`,
+        );
+      }
+      return ms;
+    }
     const d = await call('GET', `/v1/deployments/${dep.id}`);
     if (['failed', 'rolled_back', 'cancelled'].includes(d.status))
       throw new Error(`deploy ${d.status}: ${d.reason}`);
@@ -197,7 +207,12 @@ const loops = [0, 1].map(async () => {
     else counts.failed.push(`${r.status} ${r.body.slice(0, 60)}`);
   }
 });
-for (let i = 0; i < DEPLOYS; i++) await timedDeploy('warm', i % 2 ? a : b, i % 2 ? 'warm-a' : 'warm-b');
+// Start from the image that does not serve now, so every deploy changes the page.
+const serving = (await get('warm.localhost')).body === 'warm-a\n' ? 'a' : 'b';
+for (let i = 0; i < DEPLOYS; i++) {
+  const next = (i % 2 === 0) === (serving === 'a') ? 'b' : 'a';
+  await timedDeploy('warm', next === 'a' ? a : b, `warm-${next}`);
+}
 running = false;
 await Promise.all(loops);
 

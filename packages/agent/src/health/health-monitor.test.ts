@@ -49,6 +49,22 @@ describe('HealthMonitor', () => {
     }
   });
 
+  it('checks a booting instance often until its first success, whatever its interval', async () => {
+    mode = { status: 503 };
+    const m = new HealthMonitor('i', '127.0.0.1', http({ intervalMs: 60_000, unhealthyThreshold: 3 }));
+    const changes = collect(m);
+    m.start();
+    try {
+      await new Promise((r) => setTimeout(r, 400));
+      mode = { status: 200 };
+      // With a 60 s interval, only the start probes can see the app come up this soon.
+      await expect.poll(() => m.status, { timeout: 2_000, interval: 20 }).toBe('healthy');
+      expect(changes.map((c) => c.status)).toEqual(['unhealthy', 'healthy']);
+    } finally {
+      m.stop();
+    }
+  });
+
   it('turns unhealthy on 500', async () => {
     mode = { status: 500 };
     const m = new HealthMonitor('i', '127.0.0.1', http());

@@ -16,9 +16,16 @@ interface Events {
   change: [HealthChange];
 }
 
+/** While an instance has never been healthy, it is checked this often (at most), so a deploy waits for its boot,
+ * not for the next tick of a 10 s interval (Docker's start interval). */
+export const START_PROBE_MS = 100;
+/** ...for at most this long; an instance that never comes up is then checked at its normal interval. */
+export const START_PERIOD_MS = 60_000;
+
 /**
- * Checks one instance from the host, every `intervalMs`, and emits `change` only when the status flips: after
- * `healthyThreshold` successes or `unhealthyThreshold` failures in a row, so one slow answer doesn't flap it.
+ * Checks one instance from the host, every `intervalMs` (more often until its first success), and emits `change`
+ * only when the status flips: after `healthyThreshold` successes or `unhealthyThreshold` failures in a row, so one
+ * slow answer doesn't flap it.
  */
 export class HealthMonitor extends EventEmitter<Events> {
   private current: HealthStatus = 'unknown';
@@ -27,6 +34,8 @@ export class HealthMonitor extends EventEmitter<Events> {
   private timer: NodeJS.Timeout | undefined;
   private running = false;
   private lastDetail = '';
+  private everHealthy = false;
+  private startedAt = 0;
   private readonly probe: Probe;
 
   constructor(
@@ -50,6 +59,7 @@ export class HealthMonitor extends EventEmitter<Events> {
   start(): void {
     if (this.running) return;
     this.running = true;
+    this.startedAt = Date.now();
     this.schedule(0);
   }
 
@@ -69,9 +79,14 @@ export class HealthMonitor extends EventEmitter<Events> {
   private schedule(ms: number): void {
     this.timer = setTimeout(() => {
       void this.checkOnce().finally(() => {
-        if (this.running) this.schedule(this.spec.intervalMs);
+        if (this.running) this.schedule(this.nextDelay());
       });
     }, ms);
+  }
+
+  private nextDelay(): number {
+    const starting = !this.everHealthy && Date.now() - this.startedAt < START_PERIOD_MS;
+    return starting ? Math.min(this.spec.intervalMs, START_PROBE_MS) : this.spec.intervalMs;
   }
 
   private record(result: ProbeResult): void {
@@ -91,6 +106,7 @@ export class HealthMonitor extends EventEmitter<Events> {
     if (status === this.current) return;
     const previous = this.current;
     this.current = status;
+    if (status === 'healthy') this.everHealthy = true;
     this.emit('change', { instanceId: this.instanceId, status, previous, detail });
   }
 }
