@@ -58,7 +58,8 @@ function cleanupHost() {
   for (const l of JSON.parse(sh('ip', ['-j', 'link', 'show']) || '[]'))
     if (l.ifname.startsWith(prefix)) sh('ip', ['link', 'del', l.ifname]);
 }
-process.on('exit', cleanupHost);
+// Before lifecycle.mjs's own exit handler removes the temp dir, and runc's state with it.
+process.prependListener('exit', cleanupHost);
 
 const up = spawn(
   process.execPath,
