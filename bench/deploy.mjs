@@ -1,15 +1,15 @@
 // Issue 6's figures: time from a deploy to the first 200 of the new release through the edge, cold (image pulled
 // from a registry) and warm (image already on the node), and failed requests during 20 deploys under load.
 // Needs root (the agent runs runc containers). Run `npm run build` first.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { clearInterval, setInterval, setTimeout } from 'node:timers';
-import { fetch } from 'undici';
-import { children, intEnv, makeTempDir, requireBuilt } from './lib/lifecycle.mjs';
+import { setTimeout } from 'node:timers';
+import { intEnv, makeTempDir, requireBuilt } from './lib/lifecycle.mjs';
+import { startUp } from './lib/up.mjs';
 
 const root = join(import.meta.dirname, '..');
 if (
@@ -36,7 +36,6 @@ const subnet = `10.214.${randomInt(256)}.0/24`;
 const dir = makeTempDir('swg-bench-deploy-');
 const cli = join(root, 'packages/cli/dist/shellwego.mjs');
 const [apiPort, httpPort] = [await freePort(), await freePort()];
-const api = `http://127.0.0.1:${apiPort}`;
 const registry = await startRegistry();
 
 function cleanupHost() {
@@ -61,64 +60,14 @@ function cleanupHost() {
 // Before lifecycle.mjs's own exit handler removes the temp dir, and runc's state with it.
 process.prependListener('exit', cleanupHost);
 
-const up = spawn(
-  process.execPath,
-  [
-    cli,
-    'up',
-    '--data-dir',
-    dir,
-    '--api-port',
-    String(apiPort),
-    '--http-port',
-    String(httpPort),
-    '--https-port',
-    String(await freePort()),
-    '--bridge',
-    `${prefix}br`,
-    '--subnet',
-    subnet,
-    '--network-prefix',
-    prefix,
-    '--agent-metrics-port',
-    '0',
-    '--edge-metrics-port',
-    '0',
-    '--log-level',
-    'error',
-  ],
-  { stdio: ['ignore', 'pipe', 'inherit'] },
-);
-children.add(up);
-let banner = '';
-up.stdout.on('data', (d) => (banner += d));
-const password = await new Promise((resolve, reject) => {
-  const t = setInterval(() => {
-    const m = /Password:\s+(\S+)/.exec(banner);
-    if (m) {
-      clearInterval(t);
-      resolve(m[1]);
-    }
-  }, 50);
-  up.once('exit', (code) => reject(new Error(`up exited with ${code}`)));
+const { up, call } = await startUp(cli, {
+  dir,
+  apiPort,
+  httpPort,
+  httpsPort: await freePort(),
+  prefix,
+  subnet,
 });
-const token = (
-  await (
-    await fetch(`${api}/v1/auth/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ email: 'admin@shellwego.local', password }),
-    })
-  ).json()
-).access_token;
-const call = async (method, path, body) => {
-  const res = await fetch(`${api}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, ...(body ? { 'content-type': 'application/json' } : {}) },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  return res.status === 204 ? {} : res.json();
-};
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 while ((await call('GET', '/v1/nodes')).items?.[0]?.status !== 'ready') await sleep(100);
 

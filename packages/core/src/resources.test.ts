@@ -40,7 +40,7 @@ describe('resource strings', () => {
   it("does the seed's resource math", () => {
     expect(cpuShares(500)).toBe(512);
     expect(cpuShares(1500)).toBe(1536);
-    expect(cpuShares(1)).toBe(1);
+    expect(cpuShares(1)).toBe(2);
     expect(bytesToMiB(536870912)).toBe(512);
   });
 

@@ -99,7 +99,8 @@ export function parseCpu(input: string | number, field = 'resources.cpu'): numbe
 
 /** cgroup v1 `cpu.shares` for a milli-CPU amount: 1024 shares per core, never below 1. */
 export function cpuShares(cpuMilli: number): number {
-  return Math.max(1, Math.round((cpuMilli * 1024) / 1000));
+  // runc (the kernel's cpu.shares) refuses anything below 2.
+  return Math.max(2, Math.round((cpuMilli * 1024) / 1000));
 }
 
 /** CFS quota in microseconds for a period (default 100 ms) from milli-CPU. */
