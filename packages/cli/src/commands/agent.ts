@@ -37,11 +37,13 @@ export function nodeNameOf(host: string): string {
 
 async function runAgent(io: Io, flags: AgentFlags): Promise<void> {
   // Imported here so client commands do not load the agent and the driver.
-  const [{ Agent }, { RuncDriver }, { createLogger }] = await Promise.all([
+  const [{ Agent }, { RuncDriver }, { createLogger }, { loadRegistryConfig }] = await Promise.all([
     import('@shellwego/agent'),
     import('@shellwego/driver-runc'),
     import('@shellwego/control-plane'),
+    import('@shellwego/registry'),
   ]);
+  const dataDir = flags.dataDir ?? defaultDataDir(io);
   const logger = createLogger(flags.logLevel, 2);
   // `shellwego up` hands its agent the join token in the environment, where `ps` does not show it.
   const token = flags.token ?? io.env.SHELLWEGO_JOIN_TOKEN;
@@ -50,7 +52,9 @@ async function runAgent(io: Io, flags: AgentFlags): Promise<void> {
       url: flags.join,
       ...(token === undefined || token === '' ? {} : { joinToken: token }),
       // Beside the control plane's files when both roles share a data dir (`up` on one machine).
-      dataDir: join(flags.dataDir ?? defaultDataDir(io), 'agent'),
+      dataDir: join(dataDir, 'agent'),
+      // The node's image store is the one `shellwego images` manages: an imported image runs without a registry.
+      imagesDir: join(dataDir, 'images'),
       name: flags.name ?? nodeNameOf(hostname()),
       ...(flags.zone === undefined ? {} : { zone: flags.zone }),
       ...(flags.bridge === undefined ? {} : { bridgeName: flags.bridge }),
@@ -61,6 +65,7 @@ async function runAgent(io: Io, flags: AgentFlags): Promise<void> {
         : { metricsPort: parseInteger(flags.metricsPort, '--metrics-port', 'metrics-port') }),
     },
     driver: new RuncDriver(),
+    registry: await loadRegistryConfig(dataDir),
     logger,
   });
   note(io, `Agent running as node ${agent.state().nodeId}.`);
