@@ -150,6 +150,18 @@ describe.skipIf(!isRoot)('agent running instances from wire specs (needs root)',
     expect(await filesContaining(join(dir, 'agent'), '"API_TOKEN": 1')).not.toEqual([]);
   });
 
+  it('reports an instance whose start fails as failed, with the reason, not as pending', async () => {
+    const missing = `${registry?.host ?? ''}/test/missing@sha256:${'0'.repeat(64)}`;
+    const bad = desired('bad', { ...wire('bad', images.web), image: missing });
+    cp?.setDesired([bad]);
+    const failed = await cp?.waitForReport(
+      'the failed start',
+      find(bad.id, (s) => s.state === 'failed'),
+    );
+    expect(failed?.message).toMatch(/^start failed: /);
+    expect(failed?.app_id).toBe(bad.app_id);
+  });
+
   it('reports a failing health check and an exited instance with their last output', async () => {
     const web = desired(
       'web',

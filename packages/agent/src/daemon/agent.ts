@@ -266,7 +266,8 @@ export class Agent {
     const actual = await executor.actual();
     if (!this.stopped) health.sync(await healthTargets(actual, executor));
     const appOf = new Map((this.desired?.instances ?? []).map((i) => [i.id, i.app_id]));
-    const instances = await instanceStatuses(actual, busy, executor, health, appOf);
+    // Only those still desired: appOf holds the desired ones, and instanceStatuses skips the rest.
+    const instances = await instanceStatuses(actual, busy, executor, health, appOf, executor.startFailures());
     metrics.countInstances(instances);
     try {
       await client.reportStatus({ instances, resources: await hostResources(config.dataDir, actual.length) });

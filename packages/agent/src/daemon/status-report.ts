@@ -55,6 +55,8 @@ export async function instanceStatuses(
   src: StatusSource,
   health: HealthBoard,
   appOf: ReadonlyMap<string, string>,
+  /** Desired instances whose start failed (no record): reported `failed` with the reason, not left pending. */
+  startFailures: ReadonlyMap<string, string> = new Map(),
 ): Promise<NodeInstanceStatus[]> {
   const out: NodeInstanceStatus[] = [];
   for (const a of actual) {
@@ -77,6 +79,15 @@ export async function instanceStatuses(
     out.push(status);
   }
   const recorded = new Set(actual.map((a) => a.instanceId));
+  for (const [id, reason] of startFailures) {
+    if (recorded.has(id) || busy.has(id) || !appOf.has(id)) continue;
+    out.push({
+      id,
+      state: 'failed',
+      message: cut(`start failed: ${reason}`, MESSAGE_MAX),
+      app_id: appOf.get(id) ?? '',
+    });
+  }
   for (const [id, message] of busy) {
     if (recorded.has(id)) continue;
     const appId = appOf.get(id);

@@ -72,6 +72,8 @@ export class Executor {
   private readonly graceMs: number;
   /** What an instance being (re)started is busy with, e.g. `pulling <image>`. */
   private readonly busyWith = new Map<string, string>();
+  /** Why the last create/replace/restart of an instance failed, until one succeeds or it is stopped. */
+  private readonly startErrors = new Map<string, string>();
 
   constructor(private readonly opts: ExecutorOptions) {
     this.store = new InstanceStore(opts.stateDir);
@@ -127,6 +129,11 @@ export class Executor {
   }
 
   /** What an instance being (re)started waits for, e.g. `pulling <image>`; undefined when nothing. */
+  /** Instances whose last start failed, with the reason: a failed start leaves no record to report them by. */
+  startFailures(): Map<string, string> {
+    return new Map(this.startErrors);
+  }
+
   progress(instanceId: string): string | undefined {
     return this.busyWith.get(instanceId);
   }
@@ -167,10 +174,15 @@ export class Executor {
     this.inFlight.add(id);
     try {
       await this.limiter.run(() => this.execute(action));
+      this.startErrors.delete(id);
       return { action, outcome: 'done' };
     } catch (e) {
-      if (action.kind !== 'stop') this.tracker.recordFailure(id);
-      return { action, outcome: 'failed', error: errorOf(e) };
+      const error = errorOf(e);
+      if (action.kind !== 'stop') {
+        this.tracker.recordFailure(id);
+        this.startErrors.set(id, error.message);
+      }
+      return { action, outcome: 'failed', error };
     } finally {
       this.inFlight.delete(id);
     }
