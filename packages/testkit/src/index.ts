@@ -14,3 +14,4 @@ export { runCli, startShellwegoProcess, type CliResult, type ShellwegoProcess } 
 export { buildBusyboxRootfs, mountsUnder, registerRuncExitCleanup } from './runc.js';
 export { pushBusyboxImage } from './busybox-image.js';
 export type { BusyboxImage } from './busybox-image.js';
+export { selfSignedCertificate, type SelfSignedCertificate } from './certificates.js';

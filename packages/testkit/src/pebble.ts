@@ -1,23 +1,21 @@
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { closeSync, constants, openSync, readFileSync, rmSync } from 'node:fs';
+import { closeSync, constants, openSync, rmSync } from 'node:fs';
 import { access, readFile, writeFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import { connect } from 'node:net';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { selfSignedCertificate } from './certificates.js';
+import { logTail } from './child-log.js';
 import { onExitCleanup } from './exit-cleanup.js';
 import { freePort } from './ports.js';
 import { stopChild, terminateSync } from './processes.js';
 import { makeTempDir, removeDir } from './temp.js';
 
-const execFileAsync = promisify(execFile);
-
 const PEBBLE_BIN = '/usr/bin/pebble';
 const CHALLTESTSRV_BIN = '/usr/bin/pebble-challtestsrv';
 const STOP_GRACE_MS = 3000;
 const START_ATTEMPTS = 3;
-const LOG_TAIL_CHARS = 4000;
 
 /** A throwaway ACME server: Pebble 2.4 with pebble-challtestsrv as its DNS (TESTING.md §3). */
 export interface PebbleServer {
@@ -55,7 +53,12 @@ export async function startPebble(options: StartPebbleOptions = {}): Promise<Peb
     for (const forget of forgetChildren) forget();
   };
   try {
-    const listenerCertPem = await makeListenerCertificate(dir);
+    // Debian's pebble ships no listener certificate; its SANs must cover what clients dial.
+    const { certPem: listenerCertPem } = await selfSignedCertificate(dir, {
+      name: 'pebble',
+      subject: 'pebble',
+      subjectAltName: 'DNS:localhost,IP:127.0.0.1',
+    });
     const httpPort = options.httpPort ?? (await freePort());
     const readyTimeoutMs = options.readyTimeoutMs ?? 20_000;
     for (let attempt = 1; ; attempt++) {
@@ -144,36 +147,6 @@ async function assertInstalled(): Promise<void> {
   }
 }
 
-/** Debian's pebble ships no listener certificate; its SANs must cover what clients dial. */
-async function makeListenerCertificate(dir: string): Promise<string> {
-  const certPath = join(dir, 'pebble.crt');
-  // Async on purpose: nothing blocking may run while an in-process server must answer (TESTING.md).
-  await execFileAsync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      join(dir, 'pebble.key'),
-      '-out',
-      certPath,
-      '-days',
-      '2',
-      '-subj',
-      '/CN=pebble',
-      '-addext',
-      'subjectAltName=DNS:localhost,IP:127.0.0.1',
-    ],
-    { env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } },
-  );
-  return readFile(certPath, 'utf8');
-}
-
 class PortTakenError extends Error {}
 
 async function startChild(
@@ -200,7 +173,7 @@ async function startChild(
   const exited = new Promise<never>((_, reject) => {
     child.once('error', reject);
     child.once('exit', (code, signal) => {
-      const log = tail(readLogSync(logPath));
+      const log = logTail(logPath);
       const why = `${name} exited before it was ready (code ${code}, signal ${signal})\n${log}`;
       reject(log.includes('address already in use') ? new PortTakenError(why) : new Error(why));
     });
@@ -294,16 +267,4 @@ function serverFor(
       return stopping;
     },
   };
-}
-
-function readLogSync(path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return '';
-  }
-}
-
-function tail(text: string): string {
-  return text.slice(-LOG_TAIL_CHARS).trimEnd();
 }

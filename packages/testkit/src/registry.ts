@@ -1,10 +1,11 @@
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { constants, openSync, closeSync, readFileSync, rmSync } from 'node:fs';
+import { constants, openSync, closeSync, rmSync } from 'node:fs';
 import { access, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
+import { selfSignedCertificate } from './certificates.js';
+import { logTail } from './child-log.js';
 import { onExitCleanup } from './exit-cleanup.js';
 import { freePort } from './ports.js';
 import { stopChild, terminateSync } from './processes.js';
@@ -12,12 +13,9 @@ import { makeTempDir, removeDir } from './temp.js';
 import { startTokenServer } from './token-server.js';
 import type { TokenServer } from './token-server.js';
 
-const execFileAsync = promisify(execFile);
-
 const REGISTRY_BIN = '/usr/bin/docker-registry';
 const STOP_GRACE_MS = 5000;
 const BIND_ATTEMPTS = 3;
-const LOG_TAIL_CHARS = 4000;
 
 /** A throwaway Distribution 2.8 registry on 127.0.0.1 (TESTING.md §2). */
 export interface RegistryServer {
@@ -55,7 +53,7 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
   try {
     let authYaml = '';
     if (options.auth === 'token') {
-      const { keyPem, certPem } = await makeSigningCertificate(dir);
+      const { keyPem, certPem } = await selfSignedCertificate(dir, { name: 'token', subject: 'signer' });
       tokenServer = await startTokenServer({
         keyPem,
         certPem,
@@ -91,34 +89,6 @@ async function assertInstalled(): Promise<void> {
       `${REGISTRY_BIN} is missing. The setup script (.ci/run) must \`apt-get install -y docker-registry\`.`,
     );
   }
-}
-
-async function makeSigningCertificate(dir: string): Promise<{ keyPem: string; certPem: string }> {
-  const keyPath = join(dir, 'token.key');
-  const certPath = join(dir, 'token.crt');
-  // Async on purpose: nothing blocking may run while an in-process server must answer (TESTING.md).
-  await execFileAsync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-keyout',
-      keyPath,
-      '-out',
-      certPath,
-      '-days',
-      '2',
-      '-subj',
-      '/CN=signer',
-    ],
-    { env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } },
-  );
-  return { keyPem: await readFile(keyPath, 'utf8'), certPem: await readFile(certPath, 'utf8') };
 }
 
 class PortTakenError extends Error {}
@@ -162,7 +132,7 @@ async function startProcess(
   const exited = new Promise<never>((_, reject) => {
     child.once('error', reject);
     child.once('exit', (code, signal) => {
-      const log = tail(readLogSync(logPath));
+      const log = logTail(logPath);
       const why = `docker-registry exited before it was ready (code ${code}, signal ${signal}) on port ${port}\n${log}`;
       reject(log.includes('address already in use') ? new PortTakenError(why) : new Error(why));
     });
@@ -232,16 +202,4 @@ function serverFor(
       return stopping;
     },
   };
-}
-
-function readLogSync(path: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return '';
-  }
-}
-
-function tail(text: string): string {
-  return text.slice(-LOG_TAIL_CHARS).trimEnd();
 }

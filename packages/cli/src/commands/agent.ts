@@ -5,7 +5,7 @@ import { Option } from 'commander';
 import { defaultDataDir } from '../data-dir.js';
 import type { Io } from '../io.js';
 import { note } from '../io.js';
-import { CliError } from '../errors.js';
+import { stopRequested, stopWithin } from '../role-lifecycle.js';
 import { parseInteger } from '../parse.js';
 
 interface AgentFlags {
@@ -70,20 +70,9 @@ async function runAgent(io: Io, flags: AgentFlags): Promise<void> {
   });
   note(io, `Agent running as node ${agent.state().nodeId}.`);
 
-  const signal = await new Promise<NodeJS.Signals | 'parent gone'>((resolve) => {
-    process.once('SIGINT', () => resolve('SIGINT'));
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    // Under `shellwego up`: a parent killed outright cannot stop us, so notice it is gone.
-    const parent = Number(io.env.SHELLWEGO_PARENT_PID ?? '');
-    if (parent > 0) setInterval(() => process.ppid !== parent && resolve('parent gone'), 1000).unref();
-  });
+  const signal = await stopRequested(io);
   note(io, `${signal}: stopping (instances keep running)`);
-  const forced = new Promise<string>((resolve) => {
-    setTimeout(() => resolve(`did not stop within ${STOP_TIMEOUT_MS / 1000} s`), STOP_TIMEOUT_MS).unref();
-    for (const s of ['SIGINT', 'SIGTERM'] as const) process.once(s, () => resolve(`${s} again`));
-  });
-  const stopped = await Promise.race([agent.stop().then(() => null), forced]);
-  if (stopped !== null) throw new CliError('SHUTDOWN_FORCED', `stopped before closing cleanly: ${stopped}`);
+  await stopWithin(STOP_TIMEOUT_MS, () => agent.stop());
 }
 
 export function registerAgent(program: Command, io: Io): void {

@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { defaultDataDir } from '../data-dir.js';
-import { CliError, usageError } from '../errors.js';
+import { stopRequested, stopWithin } from '../role-lifecycle.js';
+import { usageError } from '../errors.js';
 import type { Io } from '../io.js';
 import { note } from '../io.js';
 import { parseInteger } from '../parse.js';
@@ -65,21 +66,11 @@ async function runEdge(io: Io, flags: EdgeFlags): Promise<void> {
     `Edge serving http://${flags.host}:${edge.httpPort} and https://${flags.host}:${edge.httpsPort ?? '-'}.`,
   );
 
-  const signal = await new Promise<NodeJS.Signals | 'parent gone'>((resolve) => {
-    process.once('SIGINT', () => resolve('SIGINT'));
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    const parent = Number(io.env.SHELLWEGO_PARENT_PID ?? '');
-    if (parent > 0) setInterval(() => process.ppid !== parent && resolve('parent gone'), 1000).unref();
-  });
+  const signal = await stopRequested(io);
   note(io, `${signal}: draining`);
   link.close();
   metrics.close();
-  const forced = new Promise<string>((resolve) => {
-    setTimeout(() => resolve(`did not stop within ${STOP_TIMEOUT_MS / 1000} s`), STOP_TIMEOUT_MS).unref();
-    for (const s of ['SIGINT', 'SIGTERM'] as const) process.once(s, () => resolve(`${s} again`));
-  });
-  const stopped = await Promise.race([edge.close({ drainMs: 10_000 }).then(() => null), forced]);
-  if (stopped !== null) throw new CliError('SHUTDOWN_FORCED', `stopped before closing cleanly: ${stopped}`);
+  await stopWithin(STOP_TIMEOUT_MS, () => edge.close({ drainMs: 10_000 }));
 }
 
 export function registerEdge(program: Command, io: Io): void {

@@ -8,7 +8,8 @@ import { defaultDataDir } from '../data-dir.js';
 import type { Io } from '../io.js';
 import { note, out } from '../io.js';
 import { parseInteger } from '../parse.js';
-import { CliError, usageError } from '../errors.js';
+import { usageError } from '../errors.js';
+import { stopRequested, stopWithin } from '../role-lifecycle.js';
 import { Supervisor } from '../supervisor.js';
 import { nodeNameOf } from './agent.js';
 import { defaultEdgePorts } from './edge.js';
@@ -216,23 +217,9 @@ async function serve(io: Io, flags: ServeFlags, roles: { local: boolean }): Prom
   }
   out(io, banner(cp.url, cp.firstAdmin, roleLines));
 
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGINT', () => resolve('SIGINT'));
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-  });
+  const signal = await stopRequested(io);
   note(io, `${signal}: stopping`);
-  const forced = new Promise<string>((resolve) => {
-    setTimeout(() => resolve(`did not stop within ${CLOSE_TIMEOUT_MS / 1000} s`), CLOSE_TIMEOUT_MS).unref();
-    for (const s of ['SIGINT', 'SIGTERM'] as const) process.once(s, () => resolve(`${s} again`));
-  });
-  const stopped = await Promise.race([
-    supervisor
-      .stop(CLOSE_TIMEOUT_MS / 2)
-      .then(() => cp.close())
-      .then(() => null),
-    forced,
-  ]);
-  if (stopped !== null) throw new CliError('SHUTDOWN_FORCED', `stopped before closing cleanly: ${stopped}`);
+  await stopWithin(CLOSE_TIMEOUT_MS, () => supervisor.stop(CLOSE_TIMEOUT_MS / 2).then(() => cp.close()));
 }
 
 export function registerServe(program: Command, io: Io): void {
