@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 # System packages: build tools for the SQLite native module, PostgreSQL (the tests start their own
 # throwaway clusters), and the runtimes' tools.
-APT_PACKAGES=(ca-certificates python3 make g++ postgresql iproute2 openssl docker-registry umoci skopeo busybox-static runc pebble caddy nginx-light wrk curl)
+APT_PACKAGES=(ca-certificates python3 make g++ postgresql iproute2 openssl docker-registry umoci skopeo busybox-static runc pebble caddy nginx-light wrk curl wabt chromium qemu-system-x86 qemu-utils cpio e2fsprogs lz4)
 
 need_node() {
   echo "setup: ShellWeGo needs Node.js >= 20.19 and npm; found ${1:-none}." >&2

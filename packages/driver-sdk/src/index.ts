@@ -1,6 +1,20 @@
 // The runtime driver contract (STYLE.md §4): every driver implements RuntimeDriver and passes testkit's conformance suite.
-export { instanceSpecSchema, processSpecSchema, instanceResourcesSchema } from './spec.js';
-export type { InstanceSpec, ProcessSpec, InstanceResources } from './spec.js';
+export {
+  instanceSpecSchema,
+  processSpecSchema,
+  instanceResourcesSchema,
+  instanceNetworkSchema,
+  volumeMountSchema,
+  artifactSchema,
+} from './spec.js';
+export type {
+  InstanceSpec,
+  ProcessSpec,
+  InstanceResources,
+  InstanceNetwork,
+  VolumeMount,
+  Artifact,
+} from './spec.js';
 export { DriverError, isDriverError, driverErrorCodes } from './errors.js';
 export type { DriverErrorCode } from './errors.js';
 export type {

@@ -17,6 +17,29 @@ export const instanceResourcesSchema = z.object({
   pidsLimit: z.number().int().positive(),
 });
 
+/** The instance's address on the node's network, for drivers that hand it to a guest (microvm) or listen on it (wasm). */
+export const instanceNetworkSchema = z.object({
+  ip: z.string().min(1),
+  /** Prefix length of the node's instance subnet. */
+  prefix: z.number().int().min(8).max(32),
+  gateway: z.string().min(1),
+  /** Locally administered MAC derived from the instance id (02:00:00:…). */
+  mac: z.string().regex(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/),
+});
+
+/** A directory of the node given to the instance; the only host files a wasm module or a VM may see. */
+export const volumeMountSchema = z.object({
+  source: z.string().startsWith('/'),
+  target: z.string().startsWith('/'),
+  readOnly: z.boolean().default(false),
+});
+
+/** One file that is the whole program (a WebAssembly module), verified against its digest by the agent. */
+export const artifactSchema = z.object({
+  path: z.string().startsWith('/'),
+  digest: z.string().regex(/^sha256:[0-9a-f]{64}$/),
+});
+
 /** What the agent asks a driver to run. Everything a driver needs, already resolved; no driver reads the store. */
 export const instanceSpecSchema = z.object({
   instanceId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/, 'letters, digits, _ . - only'),
@@ -30,10 +53,18 @@ export const instanceSpecSchema = z.object({
   secrets: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.string()),
   /** A network namespace to join (e.g. /var/run/netns/x). Absent: the instance gets an empty one of its own. */
   netnsPath: z.string().startsWith('/').optional(),
+  /** Set by the agent for drivers that do not just join netnsPath (see DriverCapabilities.networkModes). */
+  network: instanceNetworkSchema.optional(),
+  /** The module for runtimes that run one file (wasm); rootfs is then an empty read-only directory. */
+  artifact: artifactSchema.optional(),
+  volumes: z.array(volumeMountSchema).default([]),
   logDir: z.string().startsWith('/'),
   stateDir: z.string().startsWith('/'),
 });
 
 export type ProcessSpec = z.infer<typeof processSpecSchema>;
 export type InstanceResources = z.infer<typeof instanceResourcesSchema>;
-export type InstanceSpec = z.infer<typeof instanceSpecSchema>;
+export type InstanceSpec = z.input<typeof instanceSpecSchema>;
+export type InstanceNetwork = z.infer<typeof instanceNetworkSchema>;
+export type VolumeMount = z.input<typeof volumeMountSchema>;
+export type Artifact = z.infer<typeof artifactSchema>;
