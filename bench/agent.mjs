@@ -34,7 +34,9 @@ if (process.getuid?.() !== 0) {
   console.error('bench: run as root (the agent starts runc containers, namespaces and a bridge)');
   process.exit(2);
 }
-const { Executor, NetworkManager, Resolver, httpProbe, plan } = await import(join(root, built.agent));
+const { DriverSet, Executor, NetworkManager, Resolver, httpProbe, plan } = await import(
+  join(root, built.agent)
+);
 const { RuncDriver } = await import(join(root, built.runc));
 const { ImageStore } = await import(join(root, built.registry));
 const { freePort, pushBusyboxImage, startRegistry } = await import(join(root, built.testkit));
@@ -200,7 +202,7 @@ const save = () => {
     lookup: (id) => network.lookup(id),
   };
   const executor = new Executor({
-    driver: new TimedRuncDriver(),
+    drivers: new DriverSet({ container: new TimedRuncDriver() }),
     network: timedNetwork,
     resolver,
     stateDir,
@@ -213,7 +215,7 @@ const save = () => {
     release_id: 'rel_bench',
     release_version: 1,
     image: image.reference,
-    runtime: 'runc',
+    runtime: 'container',
     env: {},
     secrets: {},
     secret_versions: {},

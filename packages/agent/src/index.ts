@@ -21,6 +21,10 @@ export type { ResolverOptions, ResolveHooks, SpecResolver, ImageSource } from '.
 
 // Executor: carries out plan()'s actions with a driver and the network, with backoff and crash-loop detection.
 export { Executor } from './executor/executor.js';
+export { DriverSet, usesHostNetwork } from './executor/driver-set.js';
+export type { RuntimeDrivers } from './executor/driver-set.js';
+export { ArtifactCache } from './resolve/artifacts.js';
+export type { ArtifactFetcher } from './resolve/artifacts.js';
 export type { ExecutorOptions, ActionResult, RecoverResult, InstanceNetworker } from './executor/executor.js';
 export { RestartTracker, defaultBackoff, defaultCrashLoop } from './executor/restart-tracker.js';
 export type { BackoffOptions, CrashLoopOptions, RestartCondition } from './executor/restart-tracker.js';

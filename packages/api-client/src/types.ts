@@ -45,6 +45,7 @@ export type DeploymentCreate = z.input<typeof schemas.deploymentCreate>;
 export type SeedDeploymentCreate = z.input<typeof schemas.seedDeploymentCreate>;
 export type Deployment = z.infer<typeof schemas.deployment>;
 export type Release = z.infer<typeof schemas.release>;
+export type Artifact = z.infer<typeof schemas.artifact>;
 export type PlatformEvent = z.infer<typeof schemas.platformEvent>;
 export type LogLine = z.infer<typeof schemas.logLine>;
 export type EdgeRouteTable = z.infer<typeof schemas.edgeRouteTable>;

@@ -26,6 +26,7 @@ export const errorCatalogue = {
   NODE_NOT_FOUND: { status: 404, retryable: false },
   DEPLOYMENT_NOT_FOUND: { status: 404, retryable: false },
   RELEASE_NOT_FOUND: { status: 404, retryable: false },
+  ARTIFACT_NOT_FOUND: { status: 404, retryable: false },
   TOKEN_NOT_FOUND: { status: 404, retryable: false },
   MEMBER_NOT_FOUND: { status: 404, retryable: false },
   METHOD_NOT_ALLOWED: { status: 405, retryable: false },

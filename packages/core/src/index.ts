@@ -62,3 +62,5 @@ export type {
 } from './schemas/deployments.js';
 export type { AppInstance } from './schemas/apps.js';
 export type { LogRequest, LogLine, LogQuery } from './schemas/logs.js';
+export { ARTIFACT_MAX_BYTES } from './schemas/artifacts.js';
+export type { Artifact, ArtifactContent, ArtifactUpload } from './schemas/artifacts.js';

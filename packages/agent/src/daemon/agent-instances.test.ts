@@ -50,7 +50,7 @@ describe.skipIf(!isRoot)('agent running instances from wire specs (needs root)',
     release_id: 'rel_1',
     release_version: 1,
     image: image.reference,
-    runtime: 'runc',
+    runtime: 'container',
     env: { GREETING: 'hi' },
     secrets: {},
     secret_versions: {},
@@ -108,7 +108,7 @@ describe.skipIf(!isRoot)('agent running instances from wire specs (needs root)',
         networkPrefix: prefix,
         metricsPort: 0,
       },
-      driver: new RuncDriver(),
+      drivers: { container: new RuncDriver() },
     });
   });
 

@@ -67,7 +67,7 @@ describe('agent daemon (node protocol)', () => {
     const nodes = async (tok: string, url = cp.url): Promise<NodeView[]> =>
       ((await request(url, 'GET', '/v1/nodes', { token: tok })).body as { items: NodeView[] }).items;
 
-    const agent = await Agent.start({ config, driver: new RuncDriver() });
+    const agent = await Agent.start({ config, drivers: { container: new RuncDriver() } });
     cleanups.push(() => agent.stop());
     const nodeId = agent.state().nodeId;
     expect((await stat(join(agentDir, 'node.json'))).mode & 0o777).toBe(0o600);
@@ -81,7 +81,7 @@ describe('agent daemon (node protocol)', () => {
       id: nodeId,
       name: 'agent-test-1',
       status: 'ready',
-      runtimes: ['runc'],
+      runtimes: ['container'],
     });
     expect(listed[0]?.capacity.memory_bytes).toBeGreaterThan(0);
     expect(listed[0]?.capacity.cpu_milli).toBeGreaterThanOrEqual(1000);
@@ -95,7 +95,7 @@ describe('agent daemon (node protocol)', () => {
     // A restart on the same data dir reuses the credential: no second node, even without the join token.
     await agent.stop();
     const { joinToken: _unused, ...withoutToken } = config;
-    const again = await Agent.start({ config: withoutToken, driver: new RuncDriver() });
+    const again = await Agent.start({ config: withoutToken, drivers: { container: new RuncDriver() } });
     cleanups.push(() => again.stop());
     expect(again.state().nodeId).toBe(nodeId);
     await until('the watch again', () => (again.state().connected ? true : undefined));
@@ -136,7 +136,7 @@ describe('agent daemon (node protocol)', () => {
     await expect(
       Agent.start({
         config: { url: 'http://127.0.0.1:9', dataDir: dir, name: 'x', metricsPort: null },
-        driver: new RuncDriver(),
+        drivers: { container: new RuncDriver() },
       }),
     ).rejects.toThrow(/not registered yet/);
   });

@@ -1,7 +1,8 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { RuntimeDriver } from '@shellwego/driver-sdk';
 import { ImageStore, type RegistryConfig } from '@shellwego/registry';
+import type { RuntimeDriver } from '@shellwego/driver-sdk';
+import { DriverSet, type RuntimeDrivers } from '../executor/driver-set.js';
 import { Executor } from '../executor/executor.js';
 import { HealthBoard } from '../health/health-board.js';
 import { LogStreamer } from '../logs/log-stream.js';
@@ -9,6 +10,7 @@ import { AgentMetrics } from '../metrics/agent-metrics.js';
 import { startMetricsServer, type MetricsServer } from '../metrics/metrics-server.js';
 import { NetworkManager } from '../network/network-manager.js';
 import { plan, type DesiredInstance } from '../reconciler/plan.js';
+import { ArtifactCache } from '../resolve/artifacts.js';
 import { Resolver } from '../resolve/resolver.js';
 import { InstanceStore } from '../state/instance-store.js';
 import { agentConfigSchema, type AgentConfig, type AgentConfigInput } from './config.js';
@@ -21,8 +23,11 @@ import { healthTargets, instanceStatuses } from './status-report.js';
 
 export interface AgentOptions {
   config: AgentConfigInput;
-  /** The runtime driver (the CLI passes a RuncDriver); its fingerprint decides the runtimes announced. */
-  driver: RuntimeDriver;
+  /**
+   * The runtime drivers by product runtime (the CLI passes `container: RuncDriver`, `wasm: WasmDriver`, …). Those
+   * whose fingerprint says usable are the runtimes the node announces; the others are left out with a warning.
+   */
+  drivers: RuntimeDrivers;
   /** Mirrors, credentials and insecure hosts for image pulls (registry's loadRegistryConfig); default none. */
   registry?: RegistryConfig;
   logger?: AgentLogger;
@@ -44,6 +49,7 @@ export interface AgentState {
 interface Parts {
   config: AgentConfig;
   client: ControlPlaneClient;
+  drivers: DriverSet;
   executor: Executor;
   health: HealthBoard;
   metrics: AgentMetrics;
@@ -94,7 +100,8 @@ export class Agent {
       backoff: config.backoff,
       logger,
     });
-    const nodeId = await identify(config, opts.driver, client, logger);
+    const drivers = await usableDrivers(opts.drivers, logger);
+    const nodeId = await identify(config, drivers.runtimes(), client, logger);
     const images = await ImageStore.open(
       config.imagesDir ?? join(config.dataDir, 'images'),
       opts.registry === undefined ? {} : { config: opts.registry },
@@ -103,7 +110,7 @@ export class Agent {
     // Bound once the agent exists: the executor reports pulls through it.
     const late: { agent?: Agent } = {};
     const executor = new Executor({
-      driver: opts.driver,
+      drivers,
       network: new LazyNetwork(() =>
         NetworkManager.open({
           stateDir: config.dataDir,
@@ -114,6 +121,7 @@ export class Agent {
       ),
       resolver: new Resolver({
         images,
+        artifacts: new ArtifactCache(join(config.dataDir, 'artifacts'), (digest) => client.artifact(digest)),
         logDir: join(config.dataDir, 'logs'),
         runtimeDir: join(config.dataDir, 'runtime'),
       }),
@@ -127,13 +135,13 @@ export class Agent {
     // Reads the executor's records (same directory) to find an instance's driver handle.
     const records = new InstanceStore(config.dataDir);
     const logs = new LogStreamer({
-      driver: opts.driver,
+      driverOf: (handle) => drivers.forHandle(handle),
       handleOf: async (id) => (await records.get(id))?.handle,
       connect: (requestId) => client.logSocket(requestId),
       logger,
     });
     const agent = (late.agent = new Agent(
-      { config, client, executor, health, metrics, logs, logger },
+      { config, client, drivers, executor, health, metrics, logs, logger },
       nodeId,
     ));
     health.on('change', (c) => {
@@ -260,7 +268,7 @@ export class Agent {
   }
 
   private async report(): Promise<void> {
-    const { executor, health, metrics, client, config, logger } = this.parts;
+    const { executor, health, metrics, client, config, logger, drivers } = this.parts;
     // Taken first: a pull of a small image may be over before the rest of the report is gathered.
     const busy = executor.inProgress();
     const actual = await executor.actual();
@@ -270,7 +278,11 @@ export class Agent {
     const instances = await instanceStatuses(actual, busy, executor, health, appOf, executor.startFailures());
     metrics.countInstances(instances);
     try {
-      await client.reportStatus({ instances, resources: await hostResources(config.dataDir, actual.length) });
+      await client.reportStatus({
+        instances,
+        resources: await hostResources(config.dataDir, actual.length),
+        runtimes: drivers.runtimes(),
+      });
       this.st.lastReportAt = new Date();
     } catch (err) {
       // The control plane may be away; the next pass reports again.
@@ -291,4 +303,21 @@ export class Agent {
 /** The watch's instances as plan() wants them; each carries its wire spec, secrets included (kept in memory only). */
 function desiredInstances(state: WatchMessage): DesiredInstance[] {
   return state.instances.map((i) => ({ instanceId: i.id, spec: i.spec, restartPolicy: i.restart_policy }));
+}
+
+/** The drivers whose fingerprint says they can run here; none usable is an error that says why for each. */
+async function usableDrivers(all: RuntimeDrivers, logger: AgentLogger): Promise<DriverSet> {
+  const usable: Record<string, RuntimeDriver> = {};
+  const reasons: string[] = [];
+  for (const [runtime, driver] of Object.entries(all)) {
+    const fp = await driver.fingerprint().catch((e: unknown) => ({ usable: false, reason: errText(e) }));
+    if (fp.usable) usable[runtime] = driver;
+    else {
+      const reason = fp.reason ?? 'no reason given';
+      reasons.push(`the ${runtime} runtime (${driver.name}) is not usable: ${reason}`);
+      logger.warn({ runtime, driver: driver.name, reason }, 'runtime not usable; not announced');
+    }
+  }
+  if (Object.keys(usable).length === 0) throw new Error(reasons.join('; ') || 'no runtime driver given');
+  return new DriverSet(usable);
 }

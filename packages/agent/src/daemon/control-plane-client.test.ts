@@ -8,7 +8,7 @@ const spec = {
   release_id: 'rel_1',
   release_version: 1,
   image: 'registry.example/web@sha256:' + 'a'.repeat(64),
-  runtime: 'runc',
+  runtime: 'container',
   env: {},
   secrets: { TOKEN: 'x' },
   secret_versions: { TOKEN: 1 },

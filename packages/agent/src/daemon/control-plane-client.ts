@@ -101,6 +101,14 @@ export class ControlPlaneClient {
     return schemas.nodeAck.parse(await this.call('POST', `${this.nodePath()}/status`, report, true));
   }
 
+  /** A wasm module a release placed on this node names, verified by the caller against its digest. */
+  async artifact(digest: string): Promise<Buffer> {
+    const body = schemas.artifactContent.parse(
+      await this.call('GET', `${this.nodePath()}/artifacts/${encodeURIComponent(digest)}`, undefined, true),
+    );
+    return Buffer.from(body.content_base64, 'base64');
+  }
+
   async heartbeat(): Promise<NodeAck> {
     return schemas.nodeAck.parse(await this.call('POST', `${this.nodePath()}/heartbeat`, undefined, true));
   }

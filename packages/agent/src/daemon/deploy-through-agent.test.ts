@@ -119,7 +119,7 @@ describe.skipIf(!isRoot).each(dialects)(
           // Joined once; later starts use the stored credential.
           ...(agent === undefined ? { joinToken: joinToken } : {}),
         },
-        driver: new RuncDriver(),
+        drivers: { container: new RuncDriver() },
       });
 
     beforeAll(async () => {

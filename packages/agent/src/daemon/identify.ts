@@ -1,4 +1,3 @@
-import type { RuntimeDriver } from '@shellwego/driver-sdk';
 import type { AgentConfig } from './config.js';
 import type { ControlPlaneClient } from './control-plane-client.js';
 import { CredentialsStore } from './credentials.js';
@@ -8,7 +7,7 @@ import type { AgentLogger } from './logger.js';
 /** The stored credential if there is one, else a registration with the join token (stored before it is used). */
 export async function identify(
   config: AgentConfig,
-  driver: RuntimeDriver,
+  runtimes: string[],
   client: ControlPlaneClient,
   logger: AgentLogger,
 ): Promise<string> {
@@ -22,13 +21,10 @@ export async function identify(
   }
   if (config.joinToken === undefined)
     throw new Error(`this node is not registered yet (no ${store.file}); pass a join token`);
-  const fp = await driver.fingerprint();
-  if (!fp.usable)
-    throw new Error(`the ${driver.name} runtime is not usable: ${fp.reason ?? 'no reason given'}`);
   const registered = await client.register({
     join_token: config.joinToken,
     name: config.name,
-    runtimes: [driver.name],
+    runtimes,
     capacity: await hostCapacity(config.dataDir),
     ...(config.zone === undefined ? {} : { zone: config.zone }),
   });

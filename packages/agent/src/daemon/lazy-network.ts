@@ -1,5 +1,5 @@
 import type { InstanceNetworker } from '../executor/executor.js';
-import type { InstanceNetwork, NetworkManager } from '../network/network-manager.js';
+import type { InstanceNetwork, NetworkManager, NetworkMode } from '../network/network-manager.js';
 
 /**
  * Opens the node network (bridge, lease file) on first use: a node with nothing to run changes nothing on its host,
@@ -23,7 +23,10 @@ export class LazyNetwork implements InstanceNetworker {
     return this.opening;
   }
 
-  async setup(instanceId: string, opts?: { egressRateMbit?: number }): Promise<InstanceNetwork> {
+  async setup(
+    instanceId: string,
+    opts?: { egressRateMbit?: number; mode?: NetworkMode },
+  ): Promise<InstanceNetwork> {
     return (await this.manager()).setup(instanceId, opts);
   }
 

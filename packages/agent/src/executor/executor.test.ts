@@ -10,6 +10,7 @@ import { ownedBy } from '../network/test-net.js';
 import { plan, type DesiredInstance } from '../reconciler/plan.js';
 import type { SpecResolver } from '../resolve/resolver.js';
 import { InstanceStore } from '../state/instance-store.js';
+import { DriverSet } from './driver-set.js';
 import { Executor, type ExecutorOptions } from './executor.js';
 import { filesContaining } from './test-disk.js';
 import { makeExecutorTestEnv, type ExecutorTestEnv } from './test-executor-env.js';
@@ -49,7 +50,7 @@ describe.skipIf(!isRoot)('Executor with runc and a real network (needs root)', (
   const driver = new RuncDriver();
   const executor = async (over: Partial<ExecutorOptions> = {}): Promise<Executor> =>
     new Executor({
-      driver,
+      drivers: new DriverSet({ container: driver }),
       network: await env.openNetwork(),
       resolver: env.resolver,
       stateDir: env.agentStateDir,
@@ -173,7 +174,7 @@ describe.skipIf(!isRoot)('Executor with runc and a real network (needs root)', (
   it('backs off a crash-looping instance instead of spinning, and flags the crash loop', async () => {
     const counting = new CountingDriver();
     const exec = await executor({
-      driver: counting,
+      drivers: new DriverSet({ container: counting }),
       backoff: { initialMs: 400, maxMs: 60_000 },
       crashLoop: { starts: 3, windowMs: 60_000 },
     });

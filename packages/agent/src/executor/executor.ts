@@ -1,5 +1,6 @@
 import { schemas, type InstanceWireSpec } from '@shellwego/core';
 import type { InstanceHandle, InstanceSpec, LogLine, RuntimeDriver } from '@shellwego/driver-sdk';
+import { usesHostNetwork, type DriverSet } from './driver-set.js';
 import type { InstanceNetwork, NetworkManager } from '../network/network-manager.js';
 import type { Action, ActualInstance } from '../reconciler/plan.js';
 import { withoutSecrets } from '../reconciler/spec-form.js';
@@ -20,7 +21,8 @@ import {
 export type InstanceNetworker = Pick<NetworkManager, 'setup' | 'teardown' | 'lookup'>;
 
 export interface ExecutorOptions {
-  driver: RuntimeDriver;
+  /** The node's drivers; a new instance gets the one of its wire spec's runtime. */
+  drivers: DriverSet;
   network: InstanceNetworker;
   /** Turns each action's wire spec into the driver's spec, pulling the image when the node lacks it. */
   resolver: SpecResolver;
@@ -95,7 +97,9 @@ export class Executor {
   async actual(): Promise<ActualInstance[]> {
     const out: ActualInstance[] = [];
     for (const r of await this.store.load()) {
-      const status = await this.opts.driver.inspect(r.handle).catch(() => undefined);
+      const status = await this.driverOf(r.handle)
+        .inspect(r.handle)
+        .catch(() => undefined);
       let state = status?.state ?? 'unknown';
       // A container lost while the agent was away (e.g. a reboot) exited for all the restart policy cares.
       if (state === 'unknown' && this.lost.has(r.instanceId)) state = 'exited';
@@ -109,7 +113,9 @@ export class Executor {
   async recoverAll(): Promise<RecoverResult> {
     const result: RecoverResult = { adopted: [], lost: [] };
     for (const r of await this.store.load()) {
-      const alive = await this.opts.driver.recover(r.handle).catch(() => false);
+      const alive = await this.driverOf(r.handle)
+        .recover(r.handle)
+        .catch(() => false);
       (alive ? result.adopted : result.lost).push(r.instanceId);
       if (!alive) this.lost.add(r.instanceId);
     }
@@ -149,7 +155,7 @@ export class Executor {
     if (record === undefined) return [];
     const tail: LogLine[] = [];
     try {
-      for await (const line of this.opts.driver.logs(record.handle, {
+      for await (const line of this.driverOf(record.handle).logs(record.handle, {
         follow: false,
         signal: AbortSignal.timeout(timeoutMs),
       })) {
@@ -213,9 +219,15 @@ export class Executor {
   private async launch(instanceId: string, desired: unknown, opts: { replacing: boolean }): Promise<void> {
     const wire: InstanceWireSpec = schemas.instanceWireSpec.parse(desired);
     this.tracker.recordStart(instanceId);
+    const driver = this.opts.drivers.forRuntime(wire.runtime);
     const spec = await this.resolve(instanceId, wire);
     if (opts.replacing) await this.stop(instanceId, { destroy: false });
-    await this.start(instanceId, spec, desired);
+    await this.start(instanceId, driver, spec, desired);
+  }
+
+  /** The driver that started an instance; a handle of a driver this agent lacks fails each call on it. */
+  private driverOf(handle: InstanceHandle): RuntimeDriver {
+    return this.opts.drivers.forHandle(handle);
   }
 
   private async resolve(instanceId: string, wire: InstanceWireSpec): Promise<InstanceSpec> {
@@ -236,12 +248,22 @@ export class Executor {
   }
 
   /** Network, then the driver, then the record: a failure at any step undoes the earlier ones. */
-  private async start(instanceId: string, spec: InstanceSpec, desired: unknown): Promise<void> {
-    const network = await this.opts.network.setup(instanceId);
+  private async start(
+    instanceId: string,
+    driver: RuntimeDriver,
+    spec: InstanceSpec,
+    desired: unknown,
+  ): Promise<void> {
+    const host = usesHostNetwork(driver);
+    const network = await this.opts.network.setup(instanceId, { mode: host ? 'host' : 'netns' });
     let handle: InstanceHandle | undefined;
     try {
       const t0 = performance.now();
-      handle = await this.opts.driver.start({ ...spec, netnsPath: network.nsPath });
+      handle = await driver.start({
+        ...spec,
+        ...(host ? {} : { netnsPath: network.nsPath }),
+        network: { ip: network.ip, prefix: network.prefix, gateway: network.gateway, mac: network.mac },
+      });
       this.opts.onSpawned?.(instanceId, (performance.now() - t0) / 1000);
       await this.store.save({
         instanceId,
@@ -251,7 +273,7 @@ export class Executor {
         savedAt: new Date().toISOString(),
       });
     } catch (e) {
-      if (handle !== undefined) await this.opts.driver.destroy(handle).catch(() => undefined);
+      if (handle !== undefined) await driver.destroy(handle).catch(() => undefined);
       await this.opts.network.teardown(instanceId);
       await this.store.remove(instanceId);
       throw e;
@@ -265,8 +287,9 @@ export class Executor {
   private async stop(instanceId: string, opts: { destroy: boolean }): Promise<void> {
     const record = await this.store.get(instanceId);
     if (record !== undefined) {
-      await this.opts.driver.stop(record.handle, { graceMs: this.graceMs });
-      if (opts.destroy) await this.opts.driver.destroy(record.handle);
+      const driver = this.driverOf(record.handle);
+      await driver.stop(record.handle, { graceMs: this.graceMs });
+      if (opts.destroy) await driver.destroy(record.handle);
     }
     await this.opts.network.teardown(instanceId);
     await this.store.remove(instanceId);

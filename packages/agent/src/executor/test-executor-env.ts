@@ -88,7 +88,7 @@ export async function makeExecutorTestEnv(): Promise<ExecutorTestEnv> {
       release_id: 'rel_test',
       release_version: 1,
       image: image.reference,
-      runtime: 'runc',
+      runtime: 'container',
       env: {},
       secrets: {},
       secret_versions: {},

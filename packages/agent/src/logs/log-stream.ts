@@ -4,7 +4,8 @@ import type { InstanceHandle, LogLine, RuntimeDriver } from '@shellwego/driver-s
 import type { AgentLogger } from '../daemon/logger.js';
 
 export interface LogStreamerOptions {
-  driver: RuntimeDriver;
+  /** The driver that started an instance (DriverSet.forHandle). */
+  driverOf: (handle: InstanceHandle) => RuntimeDriver;
   /** The driver handle of an instance this node runs; undefined when it runs no such instance. */
   handleOf: (instanceId: string) => Promise<InstanceHandle | undefined>;
   /** Opens the WebSocket back to the control plane for a request (ControlPlaneClient.logSocket). */
@@ -79,7 +80,7 @@ export class LogStreamer {
       closeQuietly(socket, UNKNOWN_INSTANCE_CLOSE, `no instance ${request.instance_id} on this node`);
       return;
     }
-    const { driver } = this.opts;
+    const driver = this.opts.driverOf(handle);
     const send = async (line: LogLine): Promise<void> => {
       const frame: WireLogLine = {
         instance_id: request.instance_id,

@@ -104,11 +104,39 @@ describe.skipIf(!isRoot)('NetworkManager (needs root)', () => {
     const stray = instanceNames(prefix, 'crashed');
     await ip('netns', 'add', stray.nsName);
     await ip('link', 'add', stray.hostIf, 'type', 'veth', 'peer', 'name', `${prefix}pf`);
-    expect(await net.leftovers()).toEqual({ interfaces: [stray.hostIf], namespaces: [stray.nsName] });
+    await ip('addr', 'add', '10.254.254.254/32', 'dev', bridgeName);
+    expect(await net.leftovers()).toEqual({
+      interfaces: [stray.hostIf],
+      namespaces: [stray.nsName],
+      addresses: ['10.254.254.254'],
+    });
     await net.removeLeftovers();
-    expect(await net.leftovers()).toEqual({ interfaces: [], namespaces: [] });
+    expect(await net.leftovers()).toEqual({ interfaces: [], namespaces: [], addresses: [] });
     expect(await listNamespaces()).toContain(kept.nsName);
     await net.teardown('inst-f');
+  });
+
+  it('host mode: the address is added to the bridge for a listener on the host, found again after a restart', async () => {
+    const net = await open();
+    const w = await net.setup('inst-w', { mode: 'host' });
+    expect(w).toMatchObject({ mode: 'host', nsPath: '' });
+    const onBridge = async (): Promise<string> => ip('-j', 'addr', 'show', 'dev', bridgeName);
+    expect(await onBridge()).toContain(`"local":"${w.ip}","prefixlen":32`);
+    // Reachable on the host: a server bound to the instance's own address answers from the bridge's address.
+    const { createServer } = await import('node:http');
+    const server = createServer((_req, res) => res.end('wasm here'));
+    await new Promise<void>((r) => server.listen(8080, w.ip, r));
+    try {
+      const res = await fetch(`http://${w.ip}:8080/`);
+      expect(await res.text()).toBe('wasm here');
+    } finally {
+      server.close();
+    }
+    const again = await open();
+    expect((await again.leftovers()).addresses).toEqual([]);
+    await again.teardown('inst-w');
+    expect(await onBridge()).not.toContain(`"local":"${w.ip}"`);
+    expect(again.leases()['inst-w']).toBeUndefined();
   });
 
   it('refuses an instance whose MAC another lease on the bridge already uses', async () => {

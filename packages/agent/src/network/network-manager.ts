@@ -3,7 +3,8 @@ import { ensureBridge } from './bridge.js';
 import { intToIp } from './cidr.js';
 import { Ipam } from './ipam.js';
 import { attach, detach, nsPathOf } from './instance-net.js';
-import { listLinks, listNamespaces, removeLink, removeNamespace } from './links.js';
+import { CommandError, ip } from './exec.js';
+import { findLink, listLinks, listNamespaces, removeLink, removeNamespace } from './links.js';
 import { assertPrefix, instanceNames, isInstanceName } from './names.js';
 
 export interface NetworkManagerOptions {
@@ -15,7 +16,16 @@ export interface NetworkManagerOptions {
   namePrefix?: string;
 }
 
+/**
+ * How an instance is attached. `netns`: its own namespace and veth pair on the bridge (containers, microVMs).
+ * `host`: its address is added to the bridge itself (as a /32) and the runtime listens on it in the host's namespace
+ * (the wasm runtime: one host process serves every function, so there is no process to put in a namespace).
+ */
+export type NetworkMode = 'netns' | 'host';
+
 export interface InstanceNetwork {
+  /** Absent in records written before host mode existed: those are `netns`. */
+  mode?: NetworkMode;
   nsPath: string;
   nsName: string;
   hostIf: string;
@@ -28,6 +38,8 @@ export interface InstanceNetwork {
 export interface Leftovers {
   interfaces: string[];
   namespaces: string[];
+  /** Host-mode addresses on the bridge that belong to no lease. */
+  addresses: string[];
 }
 
 /**
@@ -40,6 +52,8 @@ export class NetworkManager {
     private readonly ipam: Ipam,
     private readonly bridge: string,
     private readonly prefix: string,
+    /** Instances attached in host mode, found again from the bridge's /32 addresses after a restart. */
+    private readonly hostAttached: Map<string, string>,
   ) {}
 
   static async open(opts: NetworkManagerOptions): Promise<NetworkManager> {
@@ -47,14 +61,22 @@ export class NetworkManager {
     assertPrefix(prefix);
     const ipam = await Ipam.open({ stateDir: opts.stateDir, cidr: opts.cidr });
     await ensureBridge({ name: opts.bridgeName, cidr: opts.cidr });
-    return new NetworkManager(ipam, opts.bridgeName, prefix);
+    const onBridge = new Set(await hostAddresses(opts.bridgeName));
+    const hostAttached = new Map(
+      Object.entries(ipam.leases()).filter(([, address]) => onBridge.has(address)),
+    );
+    return new NetworkManager(ipam, opts.bridgeName, prefix, hostAttached);
   }
 
   /**
    * Leases an address and attaches the instance. Calling it again for an attached instance returns the same network;
    * when attaching fails, the lease is released and nothing is left behind.
    */
-  async setup(instanceId: string, opts: { egressRateMbit?: number } = {}): Promise<InstanceNetwork> {
+  async setup(
+    instanceId: string,
+    opts: { egressRateMbit?: number; mode?: NetworkMode } = {},
+  ): Promise<InstanceNetwork> {
+    if (opts.mode === 'host') return this.setupHost(instanceId);
     const mac = macForInstance(instanceId);
     this.assertMacFree(instanceId, mac);
     const wasLeased = this.ipam.lease(instanceId) !== undefined;
@@ -84,9 +106,35 @@ export class NetworkManager {
     return net;
   }
 
+  /** Leases an address and adds it to the bridge, for a runtime that listens on it from the host's namespace. */
+  private async setupHost(instanceId: string): Promise<InstanceNetwork> {
+    const address = await this.ipam.allocate(instanceId);
+    if (this.hostAttached.get(instanceId) !== address) {
+      try {
+        await ip('addr', 'replace', `${address}/32`, 'dev', this.bridge);
+      } catch (e) {
+        await this.ipam.release(instanceId);
+        throw e;
+      }
+      this.hostAttached.set(instanceId, address);
+    }
+    return {
+      ...this.describe(instanceId, address, macForInstance(instanceId)),
+      mode: 'host',
+      nsPath: '',
+      nsName: '',
+    };
+  }
+
   /** Detaches the instance and releases its address; tearing down twice, or an unknown instance, is fine. */
   async teardown(instanceId: string): Promise<void> {
-    await detach(instanceNames(this.prefix, instanceId));
+    const hostAddress = this.hostAttached.get(instanceId);
+    if (hostAddress !== undefined) {
+      await removeHostAddress(this.bridge, hostAddress);
+      this.hostAttached.delete(instanceId);
+    } else {
+      await detach(instanceNames(this.prefix, instanceId));
+    }
     await this.ipam.release(instanceId);
   }
 
@@ -108,8 +156,17 @@ export class NetworkManager {
       owned.add(names.hostIf).add(names.nsName);
     }
     const stray = (name: string): boolean => isInstanceName(this.prefix, name) && !owned.has(name);
-    const [links, namespaces] = await Promise.all([listLinks(), listNamespaces()]);
-    return { interfaces: links.filter(stray), namespaces: namespaces.filter(stray) };
+    const [links, namespaces, addresses] = await Promise.all([
+      listLinks(),
+      listNamespaces(),
+      hostAddresses(this.bridge),
+    ]);
+    const leased = new Set(Object.values(this.ipam.leases()));
+    return {
+      interfaces: links.filter(stray),
+      namespaces: namespaces.filter(stray),
+      addresses: addresses.filter((a) => !leased.has(a)),
+    };
   }
 
   /** Removes what `leftovers()` lists. */
@@ -117,6 +174,7 @@ export class NetworkManager {
     const found = await this.leftovers();
     for (const name of found.namespaces) await removeNamespace(name);
     for (const name of found.interfaces) await removeLink(name);
+    for (const address of found.addresses) await removeHostAddress(this.bridge, address);
     return found;
   }
 
@@ -145,5 +203,20 @@ export class NetworkManager {
         );
       }
     }
+  }
+}
+
+/** The /32 addresses on the bridge: host-mode instances' (the bridge's own address has the subnet's prefix). */
+async function hostAddresses(bridge: string): Promise<string[]> {
+  const link = await findLink(bridge);
+  return (link?.addresses ?? []).filter((a) => a.prefixlen === 32).map((a) => a.local);
+}
+
+async function removeHostAddress(bridge: string, address: string): Promise<void> {
+  try {
+    await ip('addr', 'del', `${address}/32`, 'dev', bridge);
+  } catch (e) {
+    // Already gone (a reboot, or a teardown repeated after a crash) is what we wanted.
+    if (!(e instanceof CommandError && /Cannot assign|does not exist/i.test(e.stderr))) throw e;
   }
 }

@@ -4,6 +4,9 @@ import type { InstanceWireSpec } from '@shellwego/core';
 import type { ImageConfig, StoredImage } from '@shellwego/registry';
 import { makeTempDir, removeDir } from '@shellwego/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHash } from 'node:crypto';
+import { readFile, stat } from 'node:fs/promises';
+import { ArtifactCache } from './artifacts.js';
 import { Resolver, type ImageSource } from './resolver.js';
 
 const wire = (over: Partial<InstanceWireSpec> = {}): InstanceWireSpec => ({
@@ -12,7 +15,7 @@ const wire = (over: Partial<InstanceWireSpec> = {}): InstanceWireSpec => ({
   release_id: 'rel_1',
   release_version: 3,
   image: 'registry.example/web:1',
-  runtime: 'runc',
+  runtime: 'container',
   env: { MODE: 'prod', PATH: '/app/bin:/bin' },
   secrets: { TOKEN: 't0ken' },
   secret_versions: { TOKEN: 2 },
@@ -75,6 +78,7 @@ describe('Resolver', () => {
       hostname: 'x'.repeat(62),
       resources: { memoryBytes: 128 << 20, cpuMilli: 250, pidsLimit: 1024 },
       secrets: { TOKEN: 't0ken' },
+      volumes: [],
       logDir: '/data/logs',
       stateDir: '/data/runtime',
     });
@@ -90,5 +94,35 @@ describe('Resolver', () => {
     await resolver.resolve('d', wire(), { onPull: (ref) => notified.push(ref) });
     expect(store.pulls).toBe(1);
     expect(notified).toEqual([]);
+  });
+
+  it('a wasm instance runs its module, fetched once and verified, with the env and PORT and no filesystem', async () => {
+    const module = Buffer.from('\0asm\x01\0\0\0', 'latin1');
+    const digest = `sha256:${createHash('sha256').update(module).digest('hex')}`;
+    let fetches = 0;
+    const cache = new ArtifactCache(join(dir, 'artifacts'), async (d) => {
+      fetches++;
+      await new Promise((r) => setTimeout(r, 20));
+      return d === digest ? module : Buffer.from('something else');
+    });
+    const store = images(rootfs, { config: {} });
+    const resolver = new Resolver({ images: store, artifacts: cache, logDir: '/l', runtimeDir: '/r' });
+    const w = wire({ runtime: 'wasm', image: digest });
+    const [spec] = await Promise.all(['a', 'b'].map((id) => resolver.resolve(id, w)));
+    expect(fetches).toBe(1);
+    expect(store.pulls).toBe(0);
+    expect(spec?.artifact?.digest).toBe(digest);
+    expect(await readFile(spec?.artifact?.path ?? '')).toEqual(module);
+    expect(spec?.process.env).toEqual(['MODE=prod', 'PATH=/app/bin:/bin', 'PORT=3000']);
+    expect(spec?.secrets).toEqual({ TOKEN: 't0ken' });
+    expect((await stat(spec?.rootfs ?? '')).mode & 0o777).toBe(0o555);
+    await resolver.resolve('c', w);
+    expect(fetches).toBe(1);
+    // A module that does not match its digest is not kept.
+    const other = `sha256:${'c'.repeat(64)}`;
+    await expect(resolver.resolve('d', wire({ runtime: 'wasm', image: other }))).rejects.toThrow(
+      /arrived with digest sha256:[0-9a-f]{64}; not kept/,
+    );
+    await expect(stat(join(dir, 'artifacts/sha256', `${'c'.repeat(64)}.wasm`))).rejects.toThrow();
   });
 });

@@ -1,12 +1,15 @@
 import type { InstanceWireSpec } from '@shellwego/core';
 import { instanceSpecSchema, type InstanceSpec } from '@shellwego/driver-sdk';
 import { resolveProcess, resolveUser, type ImageStore, type StoredImage } from '@shellwego/registry';
+import type { ArtifactCache } from './artifacts.js';
 
 /** The part of the node's ImageStore the resolver uses. */
 export type ImageSource = Pick<ImageStore, 'local' | 'pull' | 'imageConfig'>;
 
 export interface ResolverOptions {
   images: ImageSource;
+  /** Modules of wasm releases; without it the node cannot resolve wasm instances. */
+  artifacts?: Pick<ArtifactCache, 'path' | 'emptyRoot'>;
   /** Where the driver writes each instance's log file. */
   logDir: string;
   /** The driver's own state: runtime root, per-instance bundles. */
@@ -37,15 +40,47 @@ export class Resolver implements SpecResolver {
   constructor(private readonly opts: ResolverOptions) {}
 
   async resolve(instanceId: string, wire: InstanceWireSpec, hooks: ResolveHooks = {}): Promise<InstanceSpec> {
+    if (wire.runtime === 'wasm') return this.resolveModule(instanceId, wire, hooks);
     const image = await this.image(wire.image, hooks);
     const config = await this.opts.images.imageConfig(image.digest);
     const proc = resolveProcess(config, { env: { ...wire.env, PORT: String(wire.port) } });
     const user = 'name' in proc.user ? await resolveUser(image.rootfs, proc.user.name) : proc.user;
     return instanceSpecSchema.parse({
-      instanceId,
-      appId: wire.app_id,
+      ...this.common(instanceId, wire),
       rootfs: image.rootfs,
       process: { args: proc.args, env: proc.env, cwd: proc.cwd, user: { uid: user.uid, gid: user.gid } },
+    } satisfies InstanceSpec);
+  }
+
+  /** A wasm release names its module by digest; the process is the module with the app's env, in no filesystem. */
+  private async resolveModule(
+    instanceId: string,
+    wire: InstanceWireSpec,
+    hooks: ResolveHooks,
+  ): Promise<InstanceSpec> {
+    const artifacts = this.opts.artifacts;
+    if (artifacts === undefined) throw new Error('this agent has no module store for wasm instances');
+    hooks.onPull?.(wire.image);
+    const path = await artifacts.path(wire.image);
+    const env = { ...wire.env, PORT: String(wire.port) };
+    return instanceSpecSchema.parse({
+      ...this.common(instanceId, wire),
+      rootfs: await artifacts.emptyRoot(),
+      artifact: { path, digest: wire.image },
+      process: {
+        args: ['app.wasm'],
+        env: Object.entries(env).map(([k, v]) => `${k}=${v}`),
+        cwd: '/',
+        user: { uid: 0, gid: 0 },
+      },
+    } satisfies InstanceSpec);
+  }
+
+  /** What every runtime's spec holds whatever it runs. */
+  private common(instanceId: string, wire: InstanceWireSpec): Omit<InstanceSpec, 'rootfs' | 'process'> {
+    return {
+      instanceId,
+      appId: wire.app_id,
       hostname: hostnameOf(wire.app_name),
       resources: {
         memoryBytes: wire.resources.memory_bytes,
@@ -55,7 +90,7 @@ export class Resolver implements SpecResolver {
       secrets: wire.secrets,
       logDir: this.opts.logDir,
       stateDir: this.opts.runtimeDir,
-    } satisfies InstanceSpec);
+    };
   }
 
   private async image(reference: string, hooks: ResolveHooks): Promise<StoredImage> {

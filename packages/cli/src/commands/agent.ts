@@ -64,7 +64,7 @@ async function runAgent(io: Io, flags: AgentFlags): Promise<void> {
         ? {}
         : { metricsPort: parseInteger(flags.metricsPort, '--metrics-port', 'metrics-port') }),
     },
-    driver: new RuncDriver(),
+    drivers: { container: new RuncDriver() },
     registry: await loadRegistryConfig(dataDir),
     logger,
   });

@@ -1,6 +1,8 @@
+import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
+import { ARTIFACT_MAX_BYTES } from '@shellwego/core';
 import type { DeploymentCreate } from '@shellwego/api-client';
-import { CliError } from '../errors.js';
+import { CliError, usageError } from '../errors.js';
 import { followDeployment } from '../follow-deployment.js';
 import type { Io } from '../io.js';
 import { note, out } from '../io.js';
@@ -10,6 +12,7 @@ import { openClient } from '../session.js';
 
 interface DeployFlags {
   image?: string;
+  runtime?: string;
   memory?: string;
   cpu?: string;
   env?: string[];
@@ -27,6 +30,8 @@ function deployBody(f: DeployFlags): DeploymentCreate {
   };
   return {
     ...(f.image === undefined ? {} : { image: f.image }),
+    // The server checks the value; the CLI keeps no list to go stale.
+    ...(f.runtime === undefined ? {} : { runtime: f.runtime as DeploymentCreate['runtime'] }),
     ...(f.env === undefined ? {} : { env: Object.fromEntries(parseKeyValues(f.env, '--env value', 'env')) }),
     ...(Object.keys(resources).length === 0 ? {} : { resources }),
     // The server checks the value; the CLI keeps no list to go stale.
@@ -37,9 +42,12 @@ function deployBody(f: DeployFlags): DeploymentCreate {
 
 export function registerDeploy(program: Command, io: Io): void {
   program
-    .command('deploy <app>')
-    .description('Deploy an app and follow the rollout; exits 0 with the URL once the new release serves')
+    .command('deploy <app> [module]')
+    .description(
+      'Deploy an app and follow the rollout; exits 0 with the URL once the new release serves. With a .wasm MODULE, uploads it and deploys it on the wasm runtime',
+    )
     .option('--image <image>', 'deploy this image (default: the app’s current one)')
+    .option('--runtime <runtime>', 'container, microvm or wasm (default: the app’s; wasm with a MODULE)')
     .option('--memory <size>', 'new memory limit, e.g. 512m')
     .option('--cpu <cpu>', 'new CPU limit, e.g. 0.5')
     .option('--env <K=V...>', 'replace the environment: --env A=1 B=2')
@@ -48,7 +56,7 @@ export function registerDeploy(program: Command, io: Io): void {
     .option('--cancel', 'cancel the app’s running deployment instead')
     .option('--no-wait', 'start the deployment and return at once')
     .option('--json', 'print the finished deployment as JSON')
-    .action(async (app: string, flags: DeployFlags) => {
+    .action(async (app: string, module: string | undefined, flags: DeployFlags) => {
       const client = await openClient(io);
       if (flags.cancel) {
         const running = (await client.apps.deployments(app)).items.find((d) => d.finished_at === null);
@@ -57,6 +65,15 @@ export function registerDeploy(program: Command, io: Io): void {
         if (flags.json) return printJson(io, cancelled);
         out(io, `cancelled deployment ${cancelled.id} of release ${cancelled.release}`);
         return;
+      }
+      if (module !== undefined) {
+        if (flags.image !== undefined) throw usageError('give either a MODULE file or --image, not both');
+        if (flags.runtime !== undefined && flags.runtime !== 'wasm')
+          throw usageError(`a MODULE file runs on the wasm runtime, not ${flags.runtime}`);
+        const content = await readModule(module);
+        note(io, `uploading ${module} (${formatKiB(content.length)})`);
+        const artifact = await client.apps.uploadArtifact(app, content);
+        flags = { ...flags, image: artifact.digest, runtime: 'wasm' };
       }
       const started = await client.apps.deploy(app, deployBody(flags));
       note(io, `deploying ${app}: release ${started.release} (deployment ${started.id})`);
@@ -161,4 +178,31 @@ export function registerDeploy(program: Command, io: Io): void {
         ]),
       );
     });
+}
+
+const formatKiB = (bytes: number): string => `${(bytes / 1024).toFixed(1)} KiB`;
+
+/** The module's bytes, or a one-line error naming what is wrong with the file. */
+async function readModule(file: string): Promise<Uint8Array> {
+  let content: Buffer;
+  try {
+    content = await readFile(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new CliError(
+      'INVALID_MODULE',
+      `cannot read ${file}: ${code === 'ENOENT' ? 'no such file' : String(code ?? e)}`,
+    );
+  }
+  if (content.subarray(0, 4).toString('latin1') !== '\0asm')
+    throw new CliError(
+      'INVALID_MODULE',
+      `${file} is not a WebAssembly module (it does not start with \\0asm)`,
+    );
+  if (content.length > ARTIFACT_MAX_BYTES)
+    throw new CliError(
+      'INVALID_MODULE',
+      `${file} is ${formatKiB(content.length)}; modules may be at most ${formatKiB(ARTIFACT_MAX_BYTES)}`,
+    );
+  return content;
 }

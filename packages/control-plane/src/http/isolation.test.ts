@@ -73,6 +73,10 @@ const attacks: Record<string, Attack> = {
     }),
   },
   'POST /v1/apps/:app/deployments': { expect: 'denied', body: () => ({ image: 'evil:latest' }) },
+  'POST /v1/apps/:app/artifacts': {
+    expect: 'denied',
+    body: () => ({ content_base64: Buffer.from('\0asm\x01\0\0\0', 'latin1').toString('base64') }),
+  },
   'POST /v1/deployments': { expect: 'denied', body: (b) => ({ app_id: b.appId, image: 'evil:latest' }) },
   'POST /v1/apps/:app/rollback': { expect: 'denied', body: () => ({}) },
   'GET /v1/events': { expect: 'excludes', query: () => '?since=0' },
@@ -97,6 +101,8 @@ const paramValue: Record<string, (b: Fixture) => string> = {
   deployment: (b) => b.deployment,
   // Log requests live in memory only; B's node path is refused before any request is looked up.
   request: () => 'logs_none',
+  // Any module: B's node path is refused before the digest is looked up.
+  digest: () => `sha256:${'0'.repeat(64)}`,
 };
 
 const nodeBody = {

@@ -14,6 +14,7 @@ import { actorLabel, inTransaction, isoNow } from './context.js';
 import { appendAudit, audited } from './audit.js';
 import { authorize, visibleOrgIds } from './authz.js';
 import { findApp } from './apps.js';
+import { assertArtifact } from './artifacts.js';
 import type { EventService } from './events.js';
 import { presentRelease, recordRelease, releaseByVersion, releaseSpecOf, specFromApp } from './releases.js';
 import type { RolloutSignal } from './rollout/signal.js';
@@ -64,6 +65,7 @@ export class DeploymentService {
       const next: AppsTable = {
         ...app,
         image: input.image ?? app.image,
+        runtime: input.runtime ?? app.runtime,
         env: input.env === undefined ? app.env : JSON.stringify(input.env),
         memory_bytes:
           input.resources?.memory === undefined ? app.memory_bytes : parseMemory(input.resources.memory),
@@ -74,9 +76,16 @@ export class DeploymentService {
         throw new PaasError('NOTHING_TO_DEPLOY', `app ${app.name} has no image yet; deploy with an image`, {
           field: 'image',
         });
+      await assertRunnable(tx, next.org_id, next.runtime, next.image);
       await tx
         .updateTable('apps')
-        .set({ image: next.image, env: next.env, memory_bytes: next.memory_bytes, cpu_milli: next.cpu_milli })
+        .set({
+          image: next.image,
+          runtime: next.runtime,
+          env: next.env,
+          memory_bytes: next.memory_bytes,
+          cpu_milli: next.cpu_milli,
+        })
         .where('id', '=', app.id)
         .execute();
       const release = await recordRelease(tx, next, {
@@ -353,4 +362,32 @@ export async function advanceDeployment(
     .where('id', '=', dep.id)
     .execute();
   return true;
+}
+
+/**
+ * A wasm release names an uploaded module by its digest; any other runtime an image reference. Checked before a
+ * release is recorded, so a typo fails the deploy at once instead of on every node.
+ */
+async function assertRunnable(tx: Db, orgId: string, runtime: string, image: string): Promise<void> {
+  const isDigest = /^sha256:[0-9a-f]{64}$/.test(image);
+  if (runtime === 'wasm') {
+    if (!isDigest)
+      throw new PaasError(
+        'VALIDATION_FAILED',
+        `image: a wasm app runs an uploaded module; got ${image}, not sha256:<digest>`,
+        {
+          field: 'image',
+          hint: 'shellwego deploy APP --runtime wasm FILE.wasm uploads the module and deploys it',
+        },
+      );
+    await assertArtifact(tx, orgId, image);
+  } else if (isDigest) {
+    throw new PaasError(
+      'VALIDATION_FAILED',
+      `image: ${image} is a module digest; a ${runtime} app needs an image reference`,
+      {
+        field: 'image',
+      },
+    );
+  }
 }

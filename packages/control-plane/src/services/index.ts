@@ -6,6 +6,7 @@ import { AppService } from './apps.js';
 import { SecretService } from './secrets.js';
 import { DomainService } from './domains.js';
 import { VolumeService } from './volumes.js';
+import { ArtifactService } from './artifacts.js';
 import { NodeService } from './nodes.js';
 import { JoinTokenService } from './join-tokens.js';
 import { NodeProtocolService } from './node-protocol.js';
@@ -30,6 +31,7 @@ export interface Services {
   secrets: SecretService;
   domains: DomainService;
   volumes: VolumeService;
+  artifacts: ArtifactService;
   nodes: NodeService;
   joinTokens: JoinTokenService;
   nodeProtocol: NodeProtocolService;
@@ -85,6 +87,7 @@ export async function buildServices(
     secrets,
     domains: new DomainService(deps, { added: (hostname) => certificates.domainAdded(hostname) }),
     volumes: new VolumeService(deps),
+    artifacts: new ArtifactService(deps),
     nodes: new NodeService(deps),
     joinTokens: new JoinTokenService(deps),
     nodeProtocol,

@@ -214,6 +214,8 @@ export class NodeProtocolService {
           last_heartbeat_at: this.deps.now().toISOString(),
           status,
           ...(report ? { actual: JSON.stringify(report) } : {}),
+          // An agent restarted with another set of drivers (a wasm runtime added) announces what it runs now.
+          ...(report?.runtimes ? { runtimes: JSON.stringify(report.runtimes) } : {}),
         })
         .where('org_id', '=', node.orgId)
         .where('id', '=', node.nodeId)

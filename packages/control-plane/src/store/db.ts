@@ -8,6 +8,7 @@ import * as m0001 from './migrations/0001-initial.js';
 import * as m0002 from './migrations/0002-nodes-protocol.js';
 import { deploymentsMigration } from './migrations/0003-deployments.js';
 import { certificatesMigration } from './migrations/0004-certificates.js';
+import { artifactsMigration } from './migrations/0005-artifacts.js';
 import { withStatementCache } from './statement-cache.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -28,6 +29,7 @@ function migrations(dialect: Dialect): Record<string, Migration> {
     '0002-nodes-protocol': m0002,
     '0003-deployments': deploymentsMigration(dialect),
     '0004-certificates': certificatesMigration(dialect),
+    '0005-artifacts': artifactsMigration(dialect),
   };
 }
 

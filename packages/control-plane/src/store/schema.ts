@@ -223,6 +223,16 @@ export interface CertificatesTable {
   updated_at: string;
 }
 
+export interface ArtifactsTable {
+  org_id: string;
+  /** sha256:<hex> of content. */
+  digest: string;
+  kind: string;
+  size: number;
+  content: Buffer;
+  created_at: string;
+}
+
 export interface Database {
   orgs: OrgsTable;
   users: UsersTable;
@@ -243,4 +253,5 @@ export interface Database {
   instances: InstancesTable;
   events: EventsTable;
   certificates: CertificatesTable;
+  artifacts: ArtifactsTable;
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { envMap } from './common.js';
-import { image, resourcesInput } from './apps.js';
+import { image, resourcesInput, runtime } from './apps.js';
 
 /** How a deployment replaces instances: one at a time (max surge 1, max unavailable 0) or all at once. */
 export const strategy = z.enum(['rolling', 'bluegreen']);
@@ -27,7 +27,10 @@ export const finishedDeploymentStatuses: readonly DeploymentStatus[] = [
 ];
 
 export const deploymentCreate = z.strictObject({
-  image: image.optional(),
+  image: image
+    .optional()
+    .describe('an image reference, or for runtime wasm the digest of an uploaded module'),
+  runtime: runtime.optional().describe('switch the app to this runtime with this deploy'),
   env: envMap.optional(),
   resources: resourcesInput.optional(),
   strategy: strategy.optional(),

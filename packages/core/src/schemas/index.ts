@@ -8,3 +8,4 @@ export * from './edge.js';
 export * from './certificates.js';
 export * from './deployments.js';
 export * from './logs.js';
+export * from './artifacts.js';

@@ -72,6 +72,8 @@ export type NodeResources = z.infer<typeof nodeResources>;
 export const nodeStatusReport = z.strictObject({
   instances: z.array(nodeInstanceStatus).max(10_000),
   resources: nodeResources,
+  /** The runtimes the node can run now (an agent restarted with another driver set announces the new set). */
+  runtimes: z.array(z.string().min(1).max(32)).min(1).max(16).optional(),
 });
 export type NodeStatusReport = z.infer<typeof nodeStatusReport>;
 

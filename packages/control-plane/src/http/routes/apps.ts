@@ -72,6 +72,20 @@ export const appRoutes = [
       services.secrets.put(actor, params.app, params.name, body.value),
   }),
   defineRoute({
+    method: 'POST',
+    url: '/v1/apps/:app/artifacts',
+    summary:
+      'Upload a WebAssembly module (base64) for a wasm app; deploy it with {image: digest, runtime: wasm}. Uploading the same module again answers the same digest',
+    tag: 'apps',
+    access: 'tenant',
+    params: appParam,
+    body: schemas.artifactUpload,
+    response: schemas.artifact,
+    status: 201,
+    handler: ({ actor, params, body, services }) =>
+      services.artifacts.upload(actor, params.app, body.content_base64),
+  }),
+  defineRoute({
     method: 'GET',
     url: '/v1/apps/:app/secrets',
     summary: 'Secret names and versions, never values',

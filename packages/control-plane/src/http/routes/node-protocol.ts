@@ -109,6 +109,20 @@ export const nodeProtocolRoutes = [
     },
   }),
   defineRoute({
+    method: 'GET',
+    url: '/v1/nodes/:node/artifacts/:digest',
+    summary:
+      'A WebAssembly module that a release placed on this node names (node credential), base64 in JSON',
+    tag: 'nodes',
+    access: 'node',
+    params: z.strictObject({ node: schemas.idParam, digest: schemas.sha256Digest }),
+    response: schemas.artifactContent,
+    handler: ({ node, params, services }) => {
+      services.nodeProtocol.requireSelf(node, params.node);
+      return services.artifacts.forNode(node, params.digest);
+    },
+  }),
+  defineRoute({
     method: 'POST',
     url: '/v1/nodes/:node/heartbeat',
     summary: "A node's heartbeat (node credential)",
