@@ -5,7 +5,8 @@ import { PaasError } from '@shellwego/core';
 import { controlPlaneConfig } from './config.js';
 import type { ControlPlaneOptions } from './config.js';
 import { openStore } from './store/db.js';
-import type { Store } from './store/db.js';
+import { openLeaderLease } from './store/leader-lease.js';
+import type { Store, StoreConfig } from './store/db.js';
 import { Envelope } from './services/envelope.js';
 import { loadMasterKey } from './services/master-key.js';
 import { buildServices } from './services/index.js';
@@ -60,7 +61,13 @@ export function createLogger(level: string, fd = 1): Logger {
 /** Wires everything (the only function that knows all the parts) and starts listening. */
 export async function startControlPlane(
   options: ControlPlaneOptions,
-  injected?: { logger?: Logger; now?: () => Date; rollout?: Partial<RolloutOptions> },
+  injected?: {
+    logger?: Logger;
+    now?: () => Date;
+    rollout?: Partial<RolloutOptions>;
+    /** How often the leader lease is checked (tests shorten it). */
+    leaseCheckMs?: number;
+  },
 ): Promise<ControlPlane> {
   const config = Object.freeze(controlPlaneConfig.parse(options));
   const logger = injected?.logger ?? createLogger(config.logLevel);
@@ -68,11 +75,19 @@ export async function startControlPlane(
   const envelope = new Envelope(key);
   key.fill(0);
 
-  const store = await openStore(
-    config.databaseUrl
-      ? { kind: 'postgres', url: config.databaseUrl }
-      : { kind: 'sqlite', path: join(config.dataDir, 'shellwego.db') },
-  );
+  const storeConfig: StoreConfig = config.databaseUrl
+    ? { kind: 'postgres', url: config.databaseUrl }
+    : { kind: 'sqlite', path: join(config.dataDir, 'shellwego.db') };
+  const store = await openStore(storeConfig);
+  const late: { services?: Services } = {};
+  const lease = await openLeaderLease(storeConfig, logger, {
+    ...(injected?.leaseCheckMs === undefined ? {} : { checkMs: injected.leaseCheckMs }),
+    onChange: (leader) => {
+      if (!leader) return;
+      late.services?.rollout.becameLeader();
+      late.services?.certificates.becameLeader();
+    },
+  });
   try {
     await checkMasterKey(store, envelope, source);
     const deps: Deps = {
@@ -80,6 +95,7 @@ export async function startControlPlane(
       envelope,
       logger,
       now: injected?.now ?? (() => new Date()),
+      isLeader: () => lease.isLeader(),
       settings: {
         signup: config.signup,
         domain: config.domain,
@@ -88,7 +104,7 @@ export async function startControlPlane(
         invitationTtlSeconds: 7 * 24 * 3600,
       },
     };
-    const services = await buildServices(deps, injected?.rollout, { acme: config.acme });
+    const services = (late.services = await buildServices(deps, injected?.rollout, { acme: config.acme }));
     const firstAdmin = await ensureFirstAdmin(deps, { email: config.adminEmail, org: config.orgName });
     const http = await buildHttpServer(services, logger, {
       version: VERSION,
@@ -123,10 +139,12 @@ export async function startControlPlane(
         await services.rollout.stop();
         await http.close();
         await services.certificates.stop();
+        await lease.stop();
         await store.close();
       },
     };
   } catch (e) {
+    await lease.stop();
     await store.close();
     throw e;
   }

@@ -14,6 +14,15 @@ export interface Deps {
   logger: Logger;
   now: () => Date;
   settings: ServiceSettings;
+  /**
+   * Whether this control plane holds the leader lease (store/leader-lease.ts): only the leader runs the rollout
+   * controller and certificate issuance. Absent: it leads (a single control plane).
+   */
+  isLeader?: () => boolean;
+}
+
+export function leads(deps: Deps): boolean {
+  return deps.isLeader?.() ?? true;
 }
 
 export interface ServiceSettings {

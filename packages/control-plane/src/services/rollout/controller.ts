@@ -1,7 +1,7 @@
 import { idPrefixes, newId } from '@shellwego/core';
 import { place, type NodeSnapshot, type PlacedInstance } from '@shellwego/scheduler';
 import type { Deps } from '../context.js';
-import { inTransaction } from '../context.js';
+import { inTransaction, leads } from '../context.js';
 import { advanceDeployment, finishDeployment } from '../deployments.js';
 import type { EdgeRoutesService } from '../edge-routes.js';
 import type { EventService } from '../events.js';
@@ -68,6 +68,13 @@ export class RolloutController {
     this.kick();
   }
 
+  /** This control plane just took the leader lease: sweep every app now. */
+  becameLeader(): void {
+    if (this.timer === undefined) return;
+    this.sweepDue = true;
+    this.kick();
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
@@ -77,6 +84,12 @@ export class RolloutController {
 
   /** Runs one pass now over the signalled apps, or every app when a sweep is due (tests call it directly). */
   async pass(): Promise<void> {
+    if (!leads(this.deps)) {
+      // Another control plane leads and acts on these apps; ours sweeps everything once it takes the lease.
+      this.dirty.clear();
+      this.sweepDue = true;
+      return;
+    }
     const all = this.sweepDue;
     this.sweepDue = false;
     const ids = all ? await this.appsToWatch() : [...this.dirty];

@@ -179,3 +179,61 @@ describe.each(dialects)('rollouts with simulated nodes on $name', ({ databaseUrl
     }
   });
 });
+
+// Several control planes share only PostgreSQL (one SQLite file has one process).
+describe('the leader lease on postgres', () => {
+  const postgres = dialects[1];
+  it('with two control planes on one database, one leads the rollouts and the other takes over when it stops', async () => {
+    const url = await postgres.databaseUrl();
+    const dataDir = await makeTempDir('swg-leader-');
+    const options = {
+      port: 0,
+      host: '127.0.0.1',
+      logLevel: 'silent' as const,
+      rateLimit: null,
+      dataDir,
+      databaseUrl: url,
+    };
+    const injected = { rollout: { sweepMs: 300, drainMs: 300 }, leaseCheckMs: 200 };
+    const first = await startControlPlane(options, injected);
+    const second = await startControlPlane(options, injected);
+    try {
+      const leading = () => [first, second].map((cp) => cp.services.deps.isLeader?.() ?? true);
+      expect(leading()).toEqual([true, false]);
+      const admin = first.firstAdmin;
+      if (!admin) throw new Error('no first admin');
+      const login = await request(second.url, 'POST', '/v1/auth/login', {
+        body: { email: admin.email, password: admin.password },
+      });
+      // Everything through the follower: it serves the API; the leader acts on what lands in the store.
+      const c = cluster(() => second.url, (login.body as { access_token: string }).access_token);
+      const node = await c.join('node-l', 'zone-1');
+      await c.api('POST', '/v1/apps', { name: 'led', image: 'registry.test/led:v1' });
+      const deployed = async (id: string): Promise<void> => {
+        await until('the deployment to succeed', async () => {
+          await c.runDesired(node, 5);
+          return (await c.deployment(id)).status === 'succeeded' ? true : undefined;
+        });
+      };
+      const [v1] = ((await c.api('GET', '/v1/apps/led/deployments')).body as { items: { id: string }[] })
+        .items;
+      await deployed(v1?.id ?? '');
+
+      await first.close();
+      await until(
+        'the other control plane to lead',
+        () => Promise.resolve(leading()[1] ? true : undefined),
+        5_000,
+      );
+      const v2 = (await c.api('POST', '/v1/apps/led/deployments', { image: 'registry.test/led:v2' }))
+        .body as {
+        id: string;
+      };
+      await deployed(v2.id);
+    } finally {
+      await first.close().catch(() => undefined);
+      await second.close();
+      await removeDir(dataDir);
+    }
+  });
+});

@@ -1,5 +1,6 @@
 import type { AcmeChallenge, EdgeCertificate } from '@shellwego/core';
 import type { Deps } from '../context.js';
+import { leads } from '../context.js';
 import type { CertificatesTable } from '../../store/schema.js';
 import { isLocalHostname } from './hostnames.js';
 import { LocalCa } from './local-ca.js';
@@ -93,6 +94,11 @@ export class CertificateService {
     this.sweepSoon(hostname);
   }
 
+  /** This control plane just took the leader lease: catch up at once rather than at the next tick. */
+  becameLeader(): void {
+    if (this.timer) this.sweepSoon();
+  }
+
   /** Starts the timer that certifies new domains, retries failed ones and renews expiring certificates. */
   start(): void {
     if (this.timer) return;
@@ -167,6 +173,8 @@ export class CertificateService {
   }
 
   private sweepSoon(only?: string): void {
+    // Only the leader orders certificates; the others' sweeps would race it for the same domains.
+    if (!leads(this.deps)) return;
     // Sweeps may overlap: work is deduplicated per hostname, so a slow order never delays another domain.
     const p = this.sweep(only).catch((err: unknown) => {
       this.deps.logger.warn({ err }, 'certificate sweep failed');
