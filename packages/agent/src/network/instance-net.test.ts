@@ -97,7 +97,7 @@ describe.skipIf(!isRoot)('attach and detach (needs root)', () => {
 
   it('undoes everything when the address step fails', async () => {
     const s = { ...spec(6), ip: 'not-an-ip' };
-    await expect(attach(s)).rejects.toThrow(/ip -n .* addr add not-an-ip\/24 dev eth0 failed/);
+    await expect(attach(s)).rejects.toThrow(/ip -n .*addr add not-an-ip\/24 dev eth0.* failed/);
     expect(await listNamespaces()).not.toContain(s.nsName);
     expect(await findLink(s.hostIf)).toBeUndefined();
   });

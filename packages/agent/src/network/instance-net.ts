@@ -1,5 +1,5 @@
 import { PaasError } from '@shellwego/core';
-import { ip, run } from './exec.js';
+import { CommandError, ipBatch, run } from './exec.js';
 import { removeLink, removeNamespace } from './links.js';
 
 export interface AttachSpec {
@@ -33,34 +33,36 @@ export function nsPathOf(nsName: string): string {
 export async function attach(spec: AttachSpec): Promise<Attachment> {
   const { nsName, hostIf } = spec;
   try {
-    await ip('netns', 'add', nsName);
+    // Two processes, one per namespace. The peer is created inside the namespace directly, so `eth0` never exists
+    // in the host namespace.
+    await ipBatch([
+      ['netns', 'add', nsName],
+      ['link', 'add', hostIf, 'type', 'veth', 'peer', 'name', 'eth0', 'address', spec.mac, 'netns', nsName],
+      ['link', 'set', hostIf, 'master', spec.bridge, 'up'],
+    ]);
   } catch (e) {
     const reason = e instanceof Error ? e.message : String(e);
-    throw new PaasError('CONFLICT', `network attach of instance ${spec.instanceId} failed: ${reason}`, {
-      cause: e,
-    });
+    // `ip -batch` names the failing line: the first means the namespace already existed, and it is not ours.
+    const ours = !(e instanceof CommandError && /Command failed -:1\b/.test(e.stderr));
+    if (ours) await removeNamespace(nsName).catch(() => undefined);
+    throw new PaasError(
+      ours ? 'INTERNAL' : 'CONFLICT',
+      `network attach of instance ${spec.instanceId} failed: ${reason}`,
+      {
+        cause: e,
+      },
+    );
   }
   try {
-    // The peer is created inside the namespace directly, so `eth0` never exists in the host namespace.
-    await ip(
-      'link',
-      'add',
-      hostIf,
-      'type',
-      'veth',
-      'peer',
-      'name',
-      'eth0',
-      'address',
-      spec.mac,
-      'netns',
+    await ipBatch(
+      [
+        ['addr', 'add', `${spec.ip}/${spec.prefix}`, 'dev', 'eth0'],
+        ['link', 'set', 'lo', 'up'],
+        ['link', 'set', 'eth0', 'up'],
+        ['route', 'add', 'default', 'via', spec.gateway, 'dev', 'eth0'],
+      ],
       nsName,
     );
-    await ip('link', 'set', hostIf, 'master', spec.bridge, 'up');
-    await ip('-n', nsName, 'addr', 'add', `${spec.ip}/${spec.prefix}`, 'dev', 'eth0');
-    await ip('-n', nsName, 'link', 'set', 'lo', 'up');
-    await ip('-n', nsName, 'link', 'set', 'eth0', 'up');
-    await ip('-n', nsName, 'route', 'add', 'default', 'via', spec.gateway, 'dev', 'eth0');
     if (spec.egressRateMbit !== undefined) await limitEgress(nsName, spec.egressRateMbit);
   } catch (e) {
     // Deleting our namespace deletes the veth pair with it, host side included.
