@@ -8,6 +8,8 @@ export const controlPlaneConfig = z.strictObject({
     .string()
     .regex(/^postgres(ql)?:\/\//, 'DATABASE_URL must start with postgres:// (or be unset for SQLite)')
     .optional(),
+  /** The web dashboard's built files (packages/dashboard/dist), served at `/`; without it `/` says it is not built. */
+  dashboardDir: z.string().min(1).optional(),
   host: z.string().default('127.0.0.1'),
   port: z.number().int().min(0).max(65535).default(8080),
   signup: z.enum(['open', 'invite', 'closed']).default('invite'),

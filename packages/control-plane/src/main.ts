@@ -110,6 +110,7 @@ export async function startControlPlane(
       version: VERSION,
       rateLimit: config.rateLimit,
       bodyLimitBytes: 10 * 1024 * 1024,
+      dashboard: { dataDir: config.dataDir, dashboardDir: config.dashboardDir },
     });
     await http.listen({ host: config.host, port: config.port });
     // Liveness: every 5 s, nodes silent for 30 s become unreachable.

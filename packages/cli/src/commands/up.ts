@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import type { ControlPlane } from '@shellwego/control-plane';
 import { Option } from 'commander';
@@ -178,6 +179,14 @@ function acmeOf(flags: ServeFlags): { acme?: { directoryUrl: string; email: stri
   return { acme: { directoryUrl: flags.acmeDirectory, email: flags.acmeEmail } };
 }
 
+/** packages/dashboard/dist, seen from src/commands/ or dist/commands/, and from the one-file bundle in dist/. */
+function dashboardOf(): { dashboardDir?: string } {
+  const dashboardDir = ['../../../dashboard/dist', '../../dashboard/dist']
+    .map((p) => fileURLToPath(new URL(p, import.meta.url)))
+    .find((d) => existsSync(join(d, 'index.html')));
+  return dashboardDir === undefined ? {} : { dashboardDir };
+}
+
 async function serve(io: Io, flags: ServeFlags, roles: { local: boolean }): Promise<void> {
   const port = parseInteger(flags.apiPort, '--api-port', 'api-port');
   // Imported here: the server's dependencies (database drivers, Fastify) would slow every client command.
@@ -191,6 +200,7 @@ async function serve(io: Io, flags: ServeFlags, roles: { local: boolean }): Prom
       domain: flags.domain,
       signup: flags.signup,
       logLevel: flags.logLevel,
+      ...dashboardOf(),
       ...(io.env.DATABASE_URL ? { databaseUrl: io.env.DATABASE_URL } : {}),
       ...(io.env.SHELLWEGO_MASTER_KEY ? { masterKey: io.env.SHELLWEGO_MASTER_KEY } : {}),
       ...acmeOf(flags),

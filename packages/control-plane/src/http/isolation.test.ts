@@ -32,6 +32,12 @@ type Attack =
 
 const attacks: Record<string, Attack> = {
   'GET /v1/me': { expect: 'excludes' },
+  'GET /v1/me/password': { expect: 'excludes' },
+  'POST /v1/me/password': {
+    expect: 'denied',
+    body: () => ({ current_password: 'not-the-password', new_password: 'long-enough-password' }),
+    also: [400],
+  },
   'POST /v1/tokens': { expect: 'denied', body: (b) => ({ name: 'steal', org: b.org }) },
   'GET /v1/tokens': { expect: 'excludes' },
   // Org names are global (they become hostnames): a taken name is a conflict, which grants nothing.

@@ -22,12 +22,15 @@ import { TokenBuckets, rateLimitKey } from './rate-limit.js';
 import type { RateLimitSettings } from './rate-limit.js';
 import { buildOpenApi } from './openapi.js';
 import { createHttpMetrics } from './metrics.js';
+import { registerDashboard, type DashboardSettings } from './routes/dashboard.js';
 
 export interface HttpSettings {
   version: string;
   /** null disables rate limiting (benchmarks). */
   rateLimit: RateLimitSettings | null;
   bodyLimitBytes: number;
+  /** Serve the web dashboard at `/` and the branding's files (main.ts; tests may leave it out). */
+  dashboard?: DashboardSettings;
 }
 
 const fastifyCodes: Record<string, ErrorCode> = {
@@ -156,6 +159,7 @@ export async function buildHttpServer(
   // WebSocket routes (the node watch); payloads are small JSON documents.
   await app.register(websocket, { options: { maxPayload: 1024 * 1024 } });
 
+  if (settings.dashboard) await registerDashboard(app, services, settings.dashboard);
   for (const route of routeTable) registerRoute(app, route, services);
 
   let openapi: string | null = null;

@@ -74,6 +74,8 @@ function healthCheck(
       hc?.interval === undefined ? base.interval : parseDuration(hc.interval, 'health_check.interval'),
     timeout: hc?.timeout === undefined ? base.timeout : parseDuration(hc.timeout, 'health_check.timeout'),
   };
+  // Only an interval given, shorter than the timeout it had: the timeout follows it rather than refusing the change.
+  if (hc?.timeout === undefined) out.timeout = Math.min(out.timeout, out.interval);
   if (out.timeout > out.interval) {
     throw new PaasError('VALIDATION_FAILED', 'health_check.timeout must not exceed health_check.interval', {
       field: 'health_check.timeout',

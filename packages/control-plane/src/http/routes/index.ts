@@ -7,10 +7,14 @@ import { nodeProtocolRoutes } from './node-protocol.js';
 import { deploymentRoutes } from './deployments.js';
 import { certificateRoutes } from './certificates.js';
 import { logRoutes } from './logs.js';
+import { brandingRoutes } from './branding.js';
+import { accountRoutes } from './account.js';
 
 /** Every API route. A route added here is served, documented and covered by the isolation matrix. */
 export const routeTable: readonly AnyRoute[] = [
   ...authRoutes,
+  ...accountRoutes,
+  ...brandingRoutes,
   ...orgRoutes,
   ...appRoutes,
   ...deploymentRoutes,

@@ -1,0 +1,31 @@
+import { z } from 'zod';
+import { schemas } from '@shellwego/core';
+import { changePassword, passwordStatus } from '../../services/password-change.js';
+import { defineRoute } from '../route.js';
+
+export const accountRoutes = [
+  defineRoute({
+    method: 'GET',
+    url: '/v1/me/password',
+    summary:
+      'Whether the caller still has the password printed at the first start (the dashboard then asks to change it)',
+    tag: 'auth',
+    access: 'user',
+    response: z.object({ must_change: z.boolean() }),
+    handler: ({ actor, services }) => passwordStatus(services.deps, actor),
+  }),
+  defineRoute({
+    method: 'POST',
+    url: '/v1/me/password',
+    summary: "Change the caller's password (a session only, not an API token); needs the current one",
+    tag: 'auth',
+    access: 'user',
+    body: z.strictObject({
+      current_password: z.string().min(1).max(1024),
+      new_password: schemas.password,
+    }),
+    response: null,
+    handler: ({ actor, body, services }) =>
+      changePassword(services.deps, actor, body.current_password, body.new_password),
+  }),
+];
