@@ -41,6 +41,7 @@ describe('shellwego up', () => {
       [
         'ShellWeGo is up.',
         `  API:       ${url}`,
+        `  Dashboard: ${url}/`,
         '  Agent:     not started (--no-agent)',
         '  Apps:      not served (--no-edge)',
         '  Admin:     admin@shellwego.local',
@@ -64,6 +65,7 @@ describe('shellwego up', () => {
       [
         'ShellWeGo is up.',
         `  API:       ${url}`,
+        `  Dashboard: ${url}/`,
         '  Agent:     not started (--no-agent)',
         '  Apps:      not served (--no-edge)',
         '',

@@ -44,7 +44,6 @@ export function banner(
   admin: { email: string; password: string } | null,
   roles: readonly [string, string][] = [],
 ): string {
-  // The dashboard's line joins when the dashboard does (issue 9).
   const lines = ['ShellWeGo is up.', `  API:       ${url}`];
   for (const [role, state] of roles) lines.push(`  ${`${role}:`.padEnd(10)} ${state}`);
   if (admin) {
@@ -220,7 +219,9 @@ async function serve(io: Io, flags: ServeFlags, roles: { local: boolean }): Prom
       },
     },
   );
-  const roleLines: [string, string][] = [];
+  const roleLines: [string, string][] = [
+    ['Dashboard', dashboardOf().dashboardDir === undefined ? 'not built (npm run build)' : `${cp.url}/`],
+  ];
   if (roles.local) {
     roleLines.push(['Agent', await startLocalAgent(io, supervisor, cp, dataDir, flags)]);
     roleLines.push(['Apps', await startLocalEdge(io, supervisor, cp, dataDir, flags)]);
