@@ -16,6 +16,8 @@ export interface Io {
   home: string;
   /** Running as root changes default paths (the data dir). */
   isRoot: boolean;
+  /** This program's file (the bundle), which the agent runs again as the wasm host; absent in tests in-process. */
+  script?: string;
 }
 
 export function out(io: Io, text: string): void {

@@ -10,6 +10,23 @@ export interface DriverConformanceOptions {
   leftovers?: (spec: InstanceSpec) => Promise<string[]>;
   /** Grace period for the stop test; the process is expected to ignore SIGTERM so the kill path is exercised. */
   graceMs?: number;
+  /**
+   * How long the instance may take to print `expectedLog` after start (default 10 s). Also raises the vitest
+   * timeout of the tests that wait on it: a microVM under software emulation boots in seconds, not milliseconds.
+   */
+  readyTimeoutMs?: number;
+  /**
+   * Makes the running instance produce `expectedLog`, for drivers whose instances only write when asked (wasm: one
+   * request). Called before the log tests look for the text.
+   */
+  triggerLog?: (spec: InstanceSpec, handle: InstanceHandle) => Promise<void>;
+  /**
+   * For drivers without signals, where "ignores SIGTERM" means nothing: starts work that a graceful stop must wait
+   * for and then cut at the grace period (wasm: an in-flight request that never ends). Resolves once the work is
+   * under way, with a check to run after stop that asserts the work was cut. The stop test then also asserts that
+   * stop waited for the grace period.
+   */
+  inFlightWork?: (spec: InstanceSpec, handle: InstanceHandle) => Promise<() => Promise<void>>;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -47,6 +64,9 @@ export function driverConformance(
 ): void {
   const expectedLog = opts.expectedLog ?? 'started';
   const graceMs = opts.graceMs ?? 500;
+  const readyTimeoutMs = opts.readyTimeoutMs ?? 10_000;
+  // Only raised when asked for, so existing users keep vitest's configured timeout.
+  const slowTimeout = opts.readyTimeoutMs === undefined ? undefined : readyTimeoutMs + 30_000;
 
   describe(`driver conformance: ${makeDriver().name}`, () => {
     const driver = makeDriver();
@@ -70,28 +90,41 @@ export function driverConformance(
       expect(fp.version).toBeTruthy();
     });
 
-    it('start → inspect reports running with a pid', async () => {
-      spec = await makeSpec('conf');
-      handle = await driver.start(spec);
-      expect(handle.driver).toBe(driver.name);
-      expect(handle.version).toBe(1);
-      // The agent persists handles as JSON; what comes back must still work.
-      handle = JSON.parse(JSON.stringify(handle)) as InstanceHandle;
-      const status = await driver.inspect(handle);
-      expect(status.state).toBe('running');
-      expect(status.pid).toBeGreaterThan(0);
-      expect(status.startedAt).toBeInstanceOf(Date);
-      firstPid = status.pid;
-    });
+    it(
+      'start → inspect reports running with a pid',
+      async () => {
+        spec = await makeSpec('conf');
+        handle = await driver.start(spec);
+        expect(handle.driver).toBe(driver.name);
+        expect(handle.version).toBe(1);
+        // The agent persists handles as JSON; what comes back must still work.
+        handle = JSON.parse(JSON.stringify(handle)) as InstanceHandle;
+        const status = await driver.inspect(handle);
+        expect(status.state).toBe('running');
+        expect(status.pid).toBeGreaterThan(0);
+        expect(status.startedAt).toBeInstanceOf(Date);
+        firstPid = status.pid;
+      },
+      slowTimeout,
+    );
 
-    it('logs contain the process output', async () => {
-      const h = started();
-      const text = await waitFor('log output', async () => {
-        const t = await collectLogs(driver, h);
-        return t.includes(expectedLog) ? t : undefined;
-      });
-      expect(text).toContain(expectedLog);
-    });
+    it(
+      'logs contain the process output',
+      async () => {
+        const h = started();
+        if (opts.triggerLog !== undefined && spec !== undefined) await opts.triggerLog(spec, h);
+        const text = await waitFor(
+          'log output',
+          async () => {
+            const t = await collectLogs(driver, h);
+            return t.includes(expectedLog) ? t : undefined;
+          },
+          readyTimeoutMs,
+        );
+        expect(text).toContain(expectedLog);
+      },
+      slowTimeout,
+    );
 
     it('logs follow until the signal aborts', async () => {
       const ac = new AbortController();
@@ -118,9 +151,19 @@ export function driverConformance(
     });
 
     it('stop escalates to a kill after the grace period → inspect exited', async () => {
+      const checkCut =
+        opts.inFlightWork !== undefined && spec !== undefined
+          ? await opts.inFlightWork(spec, started())
+          : undefined;
       const t0 = Date.now();
       await driver.stop(started(), { graceMs });
-      expect(Date.now() - t0).toBeLessThan(graceMs + 5_000);
+      const elapsed = Date.now() - t0;
+      expect(elapsed).toBeLessThan(graceMs + 5_000);
+      if (checkCut !== undefined) {
+        // A lower bound only: stop must have waited for the work, however slow the machine is.
+        expect(elapsed).toBeGreaterThanOrEqual(graceMs - 20);
+        await checkCut();
+      }
       const status = await driver.inspect(started());
       expect(status.state).toBe('exited');
       expect(status.pid).toBeNull();

@@ -37,12 +37,14 @@ export function nodeNameOf(host: string): string {
 
 async function runAgent(io: Io, flags: AgentFlags): Promise<void> {
   // Imported here so client commands do not load the agent and the driver.
-  const [{ Agent }, { RuncDriver }, { createLogger }, { loadRegistryConfig }] = await Promise.all([
-    import('@shellwego/agent'),
-    import('@shellwego/driver-runc'),
-    import('@shellwego/control-plane'),
-    import('@shellwego/registry'),
-  ]);
+  const [{ Agent }, { RuncDriver }, { WasmDriver }, { createLogger }, { loadRegistryConfig }] =
+    await Promise.all([
+      import('@shellwego/agent'),
+      import('@shellwego/driver-runc'),
+      import('@shellwego/driver-wasm'),
+      import('@shellwego/control-plane'),
+      import('@shellwego/registry'),
+    ]);
   const dataDir = flags.dataDir ?? defaultDataDir(io);
   const logger = createLogger(flags.logLevel, 2);
   // `shellwego up` hands its agent the join token in the environment, where `ps` does not show it.
@@ -64,7 +66,13 @@ async function runAgent(io: Io, flags: AgentFlags): Promise<void> {
         ? {}
         : { metricsPort: parseInteger(flags.metricsPort, '--metrics-port', 'metrics-port') }),
     },
-    drivers: { container: new RuncDriver() },
+    drivers: {
+      container: new RuncDriver(),
+      // The wasm host is this same program in another role (main.ts); without its path, no wasm runtime.
+      ...(io.script === undefined
+        ? {}
+        : { wasm: new WasmDriver({ entry: { script: io.script, args: [] } }) }),
+    },
     registry: await loadRegistryConfig(dataDir),
     logger,
   });
