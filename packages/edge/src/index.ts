@@ -1,6 +1,7 @@
 // The edge server: start it, feed it route tables, close it with a drain.
 export { startEdge, defaultTimeouts } from './server.js';
 export type { StartEdgeOptions, EdgeServer, EdgeTimeouts } from './server.js';
+export type { ListenHandle } from './process/listen-socket.js';
 
 // TLS: the provider interface; the store fed from the control plane's certificate set; a fixed in-memory one.
 export { staticCertificates } from './tls/certificate-provider.js';

@@ -1,3 +1,4 @@
+import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Pool } from 'undici';
 import { edgeClient, route, startTestEdge, table, tempStateDir } from './test-edge.js';
@@ -5,6 +6,39 @@ import { Cleanup, startUpstream, type EchoReply, type TestUpstream } from './tes
 
 const cleanup = new Cleanup();
 afterEach(() => cleanup.run());
+
+/** A raw keep-alive HTTP/1.1 connection: send a GET, read one whole response (the echo's JSON body). */
+async function rawConnection(
+  port: number,
+): Promise<{ socket: Socket; get: () => Promise<string>; closed: Promise<number> }> {
+  const socket = connect(port, '127.0.0.1');
+  await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+  let buffer = '';
+  let waiter: (() => void) | undefined;
+  socket.setEncoding('utf8');
+  socket.on('data', (data: string) => {
+    buffer += data;
+    waiter?.();
+  });
+  socket.on('error', () => undefined);
+  const closed = new Promise<number>((resolve) => socket.once('close', () => resolve(Date.now())));
+  const get = async (): Promise<string> => {
+    socket.write('GET / HTTP/1.1\r\nHost: app.test\r\n\r\n');
+    for (;;) {
+      const head = buffer.indexOf('\r\n\r\n');
+      const headers = head === -1 ? '' : buffer.slice(0, head);
+      const length = Number(/^content-length: (\d+)/im.exec(headers)?.[1] ?? -1);
+      // Chunked (the edge streams bodies): the response ends with the last, empty chunk.
+      const end = length >= 0 ? head + 4 + length : buffer.indexOf('\r\n0\r\n\r\n', head) + 7;
+      if (head !== -1 && end > head && buffer.length >= end) {
+        buffer = buffer.slice(end);
+        return headers;
+      }
+      await new Promise<void>((resolve) => (waiter = resolve));
+    }
+  };
+  return { socket, get, closed };
+}
 
 async function upstreams(...ids: string[]): Promise<TestUpstream[]> {
   return Promise.all(
@@ -126,6 +160,32 @@ describe('resilience', () => {
     const response = await inFlight;
     expect(response.headers.connection).toBe('close');
     expect(await response.body.text()).toBe('finished');
+    await closed;
+  });
+
+  it('drains keep-alive connections: the next request on one gets Connection: close, one left idle is closed', async () => {
+    const [a] = await upstreams('a');
+    const edge = await startTestEdge(cleanup);
+    await edge.swap(table(1, route('app.test', [a!])));
+    const busy = await rawConnection(edge.httpPort);
+    const idle = await rawConnection(edge.httpPort);
+    cleanup.add(() => busy.socket.destroy());
+    cleanup.add(() => idle.socket.destroy());
+    expect(await busy.get()).toMatch(/^HTTP\/1.1 200/);
+    expect(await idle.get()).toMatch(/^HTTP\/1.1 200/);
+    const closing = Date.now();
+    const closed = edge.close({ drainMs: 5_000 });
+    // A keep-alive client sending its next request just as the drain starts is served, and told to go.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const last = await busy.get();
+    expect(last).toMatch(/^HTTP\/1.1 200/);
+    expect(last).toMatch(/^connection: close$/im);
+    const answeredAt = Date.now();
+    await busy.closed;
+    // The idle one is closed once it stayed idle a while, not at once (a request may be on its way).
+    const idleClosedAt = await idle.closed;
+    expect(idleClosedAt).toBeGreaterThan(answeredAt);
+    expect(idleClosedAt - closing).toBeGreaterThanOrEqual(500);
     await closed;
   });
 

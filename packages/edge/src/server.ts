@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import { createSecureServer, type Http2SecureServer, type Http2Session } from 'node:http2';
-import type { AddressInfo } from 'node:net';
+import { Server as NetServer, type AddressInfo } from 'node:net';
 import { PaasError, type EdgeRouteTable } from '@shellwego/core';
 import { pino, type Logger } from 'pino';
 import { Registry } from 'prom-client';
@@ -14,6 +14,7 @@ import { createUpgradeHandler } from './proxy/upgrade-tunnel.js';
 import { normalizeHost } from './routes/host.js';
 import { RouteStore } from './routes/route-store.js';
 import { Upstream } from './routes/upstream.js';
+import type { ListenHandle } from './process/listen-socket.js';
 import type { CertificateProvider } from './tls/certificate-provider.js';
 
 /** Timeouts in milliseconds. Client side guards the edge against slow clients; upstream side against slow apps. */
@@ -54,6 +55,11 @@ export interface StartEdgeOptions {
   httpsPort?: number;
   /** Address to listen on. */
   host?: string;
+  /**
+   * Sockets bound by the edge's cluster primary (see process/): listened on instead of `httpPort`, `httpsPort`
+   * and `host`, so that a new worker takes over the very sockets the old one served.
+   */
+  handles?: { http: ListenHandle; https?: ListenHandle };
   /** Where the last route table is kept across restarts. */
   stateDir: string;
   certificates?: CertificateProvider;
@@ -72,6 +78,11 @@ export interface StartEdgeOptions {
   passiveDownMs?: number;
   /** Redirect plain HTTP to HTTPS (308) for hostnames that have a certificate of their own. Default true. */
   redirectToHttps?: boolean;
+  /**
+   * How long a request for an ACME HTTP-01 token the edge does not know yet waits for a route table that brings it,
+   * before it goes on to the app. The CA may validate before the table reaches the edge. Default 0 (no wait).
+   */
+  acmeChallengeWaitMs?: number;
   /** Active health checks; `false` turns them off. Default every 5 s with a 2 s timeout. */
   healthCheck?: { intervalMs: number; timeoutMs?: number } | false;
 }
@@ -84,6 +95,8 @@ export interface EdgeServer {
   readonly revision: number;
   /** Serves `table` from now on; resolves once it is persisted to the state dir. */
   swap(table: EdgeRouteTable): Promise<void>;
+  /** Answers these ACME HTTP-01 challenges at once, before the table carrying them is swapped in. */
+  answerChallenges(table: Pick<EdgeRouteTable, 'revision' | 'challenges'>): void;
   /** Runs one round of active health checks now (also when periodic checks are off). */
   checkHealth(): Promise<void>;
   /** Stops accepting, lets requests in flight finish for up to `drainMs` (default 10 s), then closes the rest. */
@@ -126,6 +139,7 @@ export async function startEdge(options: StartEdgeOptions): Promise<EdgeServer> 
 
   const rateLimiter = options.rateLimit === undefined ? undefined : new RateLimiter(options.rateLimit);
   const connections = new ConnectionTracker(metrics);
+  const challengeWaitMs = options.acmeChallengeWaitMs ?? 0;
   const common = { store, metrics, logger, retries, passiveDownMs, rateLimiter };
   // Set once the HTTPS port is bound (it may be 0 until then).
   let redirectToHttps: ((host: string, path: string) => string | undefined) | undefined;
@@ -134,6 +148,7 @@ export async function startEdge(options: StartEdgeOptions): Promise<EdgeServer> 
       createProxyHandler({
         ...common,
         proto,
+        challengeWaitMs,
         redirect: proto === 'http' ? (host, path) => redirectToHttps?.(host, path) : undefined,
         isDraining: () => connections.isDraining,
       }),
@@ -195,8 +210,10 @@ export async function startEdge(options: StartEdgeOptions): Promise<EdgeServer> 
 
   let httpsPort: number | undefined;
   try {
-    await listen(http, options.httpPort, host);
-    if (https !== undefined) httpsPort = await listen(https, options.httpsPort ?? 0, host);
+    await listen(http, options.handles?.http ?? options.httpPort, host);
+    if (https !== undefined) {
+      httpsPort = await listen(https, options.handles?.https ?? options.httpsPort ?? 0, host);
+    }
   } catch (error) {
     http.close();
     https?.close();
@@ -224,13 +241,21 @@ export async function startEdge(options: StartEdgeOptions): Promise<EdgeServer> 
       return store.revision;
     },
     swap: (table) => store.swap(table),
+    answerChallenges: (table) => store.setChallenges(table.revision, table.challenges),
     checkHealth: () => checker.runOnce(),
     close: ({ drainMs = 10_000 } = {}) =>
       (closing ??= (async () => {
         const servers = https === undefined ? [http] : [http, https];
-        const closed = servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())));
-        await connections.drain(http, drainMs);
+        // Stop accepting with net's close: node:http's own close() also destroys idle keep-alive connections at
+        // once, and a client may be sending its next request on one of them right now. The drain closes them
+        // once they stay idle.
+        const closed = servers.map(
+          (server) => new Promise<void>((resolve) => NetServer.prototype.close.call(server, () => resolve())),
+        );
+        await connections.drain(drainMs);
         await Promise.all(closed);
+        // node:http's close() now only stops its connection-checking timer (nothing is left to close).
+        for (const server of servers) server.close();
         await checker.stop();
         await store.close();
         logger.info('edge closed');
@@ -238,12 +263,18 @@ export async function startEdge(options: StartEdgeOptions): Promise<EdgeServer> 
   };
 }
 
-function listen(server: Server | Http2SecureServer, port: number, host: string): Promise<number> {
+function listen(
+  server: Server | Http2SecureServer,
+  where: number | ListenHandle,
+  host: string,
+): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => {
+    const onListening = () => {
       server.off('error', reject);
       resolve((server.address() as AddressInfo).port); // TCP, so an AddressInfo
-    });
+    };
+    server.once('error', reject);
+    if (typeof where === 'number') server.listen(where, host, onListening);
+    else server.listen(where, onListening);
   });
 }

@@ -9,7 +9,7 @@ export interface ControlPlaneLinkOptions {
   url: string;
   /** A platform admin's API token (`swg_…`): the route table and the certificates are the operator's. */
   token: string;
-  edge: Pick<EdgeServer, 'swap' | 'revision'>;
+  edge: Pick<EdgeServer, 'swap' | 'revision' | 'answerChallenges'>;
   certificates: Pick<CertificateStore, 'replace' | 'revision'>;
   logger: Logger;
   /** Reconnect backoff, doubling from `initialMs` to `maxMs`. */
@@ -87,6 +87,9 @@ export function linkToControlPlane(opts: ControlPlaneLinkOptions): ControlPlaneL
         return;
       }
       pending = parsed.data;
+      // ACME challenges take effect at once: the CA validates as soon as the control plane asks it to, while this
+      // table may still wait for a certificate fetch (seen: Pebble's requests answered 404 for that reason).
+      opts.edge.answerChallenges(parsed.data);
       applying = applying.then(apply).catch((e: unknown) => {
         opts.logger.error({ err: errText(e) }, 'applying the route table failed');
       });

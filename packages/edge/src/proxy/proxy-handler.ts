@@ -34,6 +34,8 @@ export interface ProxyHandlerOptions {
   rateLimiter: RateLimiter | undefined;
   /** The HTTPS URL a plain-HTTP request is redirected to (308), when its host has a certificate. */
   redirect: ((host: string, path: string) => string | undefined) | undefined;
+  /** How long a request for an unknown ACME token waits for a table that brings it (0: not at all). */
+  challengeWaitMs: number;
   /** While draining, HTTP/1.1 responses carry `Connection: close` so keep-alive clients let go. */
   isDraining: () => boolean;
 }
@@ -101,7 +103,8 @@ function pathOf(url: string): string | undefined {
  */
 async function proxy(options: ProxyHandlerOptions, req: EdgeRequest, res: EdgeResponse, exchange: Exchange) {
   const { requestId } = exchange;
-  if (answerAcmeChallenge(options, req, res, exchange)) return;
+  const isChallenge = answerAcmeChallenge(options, req, res, exchange);
+  if (isChallenge === true || (isChallenge !== false && (await isChallenge))) return;
   const clientAddress = clientAddressOf(req);
   if (options.rateLimiter !== undefined) {
     const retryAfter = options.rateLimiter.take(clientAddress, Date.now());
@@ -183,7 +186,7 @@ function answerAcmeChallenge(
   req: EdgeRequest,
   res: EdgeResponse,
   exchange: Exchange,
-): boolean {
+): boolean | Promise<boolean> {
   const url = req.url;
   if (url === undefined || !url.startsWith(acmePrefix) || (req.method !== 'GET' && req.method !== 'HEAD')) {
     return false;
@@ -191,16 +194,36 @@ function answerAcmeChallenge(
   const query = url.indexOf('?');
   const token = url.slice(acmePrefix.length, query === -1 ? undefined : query);
   const keyAuthorization = options.store.challengeFor(token);
-  if (keyAuthorization === undefined) return false;
+  if (keyAuthorization !== undefined) {
+    sendChallenge(options, res, exchange, keyAuthorization);
+    return true;
+  }
+  if (options.challengeWaitMs <= 0) return false;
+  // The control plane asks the CA to validate right after publishing the token: the CA's request may beat the
+  // table that carries it here. Hold an unknown token briefly before passing it on to the app.
+  return options.store.waitForChallenge(token, options.challengeWaitMs).then((answer) => {
+    if (answer === undefined) return false;
+    if (!res.destroyed) sendChallenge(options, res, exchange, answer);
+    return true;
+  });
+}
+
+function sendChallenge(
+  options: ProxyHandlerOptions,
+  res: EdgeResponse,
+  exchange: Exchange,
+  keyAuthorization: string,
+): void {
   exchange.bytes = Buffer.byteLength(keyAuthorization);
-  res.writeHead(200, {
+  const headers: Record<string, string> = {
     'content-type': 'text/plain',
     'content-length': String(exchange.bytes),
     'cache-control': 'no-store',
     'x-request-id': exchange.requestId,
-  });
+  };
+  if (options.isDraining() && !('stream' in res)) headers.connection = 'close';
+  res.writeHead(200, headers);
   res.end(keyAuthorization);
-  return true;
 }
 
 /** Counts an upstream failure and marks the upstream down when the failure says it is unwell. */

@@ -105,6 +105,29 @@ describe('proxying', () => {
     expect(app.hits).toBe(1);
   });
 
+  it('holds a request for an ACME token not known yet until a table brings it, briefly', async () => {
+    const edge = await startTestEdge(cleanup, { acmeChallengeWaitMs: 1_000 });
+    await edge.swap(table(1));
+    const client = edgeClient(cleanup, edge.httpPort);
+    const get = (path: string) => client.request({ path, method: 'GET', headers: { host: 'new.test' } });
+    // The CA asks before the table with its token arrived (it is on its way from the control plane).
+    const early = get('/.well-known/acme-challenge/tok-2');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    edge.answerChallenges({ revision: 2, challenges: [{ token: 'tok-2', key_authorization: 'tok-2.k' }] });
+    const answered = await early;
+    expect(answered.statusCode).toBe(200);
+    expect(await answered.body.text()).toBe('tok-2.k');
+    // An older table swapped in later (it waited for certificates) does not take the newer token away.
+    await edge.swap(table(1));
+    expect(await (await get('/.well-known/acme-challenge/tok-2')).body.text()).toBe('tok-2.k');
+    // A token that never comes goes on like any path once the wait is over.
+    const started = Date.now();
+    const unknown = await get('/.well-known/acme-challenge/never');
+    expect(unknown.statusCode).toBe(404);
+    await unknown.body.dump();
+    expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+  });
+
   it('answers 404 for an unknown host and 503 for a route without usable upstreams', async () => {
     const app = await upstream('a');
     const edge = await startTestEdge(cleanup);

@@ -36,6 +36,9 @@ export interface RouteStoreOptions {
   retireDelayMs?: number;
 }
 
+/** At most this many requests wait for an unknown ACME token at a time. */
+const MAX_CHALLENGE_WAITERS = 64;
+
 const emptyTable: EdgeRouteTable = { revision: 0, routes: [], challenges: [], certificates_revision: 0 };
 
 /**
@@ -47,6 +50,9 @@ export class RouteStore {
   private byHost = new Map<string, ResolvedRoute>();
   private upstreams = new Map<string, Upstream>();
   private challenges = new Map<string, string>();
+  /** The table revision the challenges come from: a swap of an older table keeps newer ones. */
+  private challengesRevision = 0;
+  private readonly challengeWaiters = new Set<() => void>();
   private readonly leaving = new Map<string, { upstream: Upstream; timer: NodeJS.Timeout }>();
   private readonly file: string;
   private isDirty = false;
@@ -68,6 +74,43 @@ export class RouteStore {
   /** The key authorization for an ACME HTTP-01 token in progress, whatever the host it is asked on. */
   challengeFor(token: string): string | undefined {
     return this.challenges.get(token);
+  }
+
+  /**
+   * The key authorization for `token` once a table brings it, or undefined after `timeoutMs` (at once when too many
+   * requests wait already: the wait is for the CA's validation racing the table, not for anyone probing the path).
+   */
+  waitForChallenge(token: string, timeoutMs: number): Promise<string | undefined> {
+    const known = this.challenges.get(token);
+    if (known !== undefined || timeoutMs <= 0 || this.challengeWaiters.size >= MAX_CHALLENGE_WAITERS) {
+      return Promise.resolve(known);
+    }
+    return new Promise((resolve) => {
+      const waiter = (): void => {
+        const answer = this.challenges.get(token);
+        if (answer === undefined) return;
+        done(answer);
+      };
+      const done = (answer: string | undefined): void => {
+        clearTimeout(timer);
+        this.challengeWaiters.delete(waiter);
+        resolve(answer);
+      };
+      const timer = setTimeout(() => done(undefined), timeoutMs);
+      timer.unref();
+      this.challengeWaiters.add(waiter);
+    });
+  }
+
+  /**
+   * Answers these challenges from now on, ahead of the table that carries them (which may wait for certificates);
+   * the next swap sets them from its table again.
+   */
+  setChallenges(revision: number, challenges: EdgeRouteTable['challenges']): void {
+    if (revision < this.challengesRevision) return;
+    this.challengesRevision = revision;
+    this.challenges = new Map(challenges.map((challenge) => [challenge.token, challenge.key_authorization]));
+    for (const waiter of this.challengeWaiters) waiter();
   }
 
   /** Every upstream of the current table, once each (for the active checker), with a route that names it. */
@@ -143,9 +186,7 @@ export class RouteStore {
     const removed = [...this.upstreams].filter(([address]) => !next.has(address));
     this.table = table;
     this.byHost = byHost;
-    this.challenges = new Map(
-      table.challenges.map((challenge) => [challenge.token, challenge.key_authorization]),
-    );
+    this.setChallenges(table.revision, table.challenges);
     this.upstreams = next;
     for (const [address, upstream] of removed) this.scheduleRetire(address, upstream);
   }
