@@ -8,6 +8,7 @@ import { registerDomains } from './commands/domains.js';
 import { registerEdge } from './commands/edge.js';
 import { registerAuth } from './commands/auth.js';
 import { registerImages } from './commands/images.js';
+import { registerKernel } from './commands/kernel.js';
 import { registerLogs } from './commands/logs.js';
 import { registerNodes } from './commands/nodes.js';
 import { registerOrgs } from './commands/orgs.js';
@@ -52,6 +53,7 @@ Listings take --json. Errors print one line on stderr and exit 1; usage errors e
   registerTokens(program, io);
   registerAudit(program, io);
   registerImages(program, io);
+  registerKernel(program, io);
   registerAgent(program, io);
   registerEdge(program, io);
   return program;

@@ -59,6 +59,11 @@ export class Supervisor {
     child.once('error', () => undefined);
   }
 
+  /** Sends a signal to a running child (e.g. SIGHUP to the edge, which then reloads); false when it is not running. */
+  signal(name: string, signal: NodeJS.Signals): boolean {
+    return this.children.get(name)?.kill(signal) ?? false;
+  }
+
   pid(name: string): number | undefined {
     return this.children.get(name)?.pid;
   }

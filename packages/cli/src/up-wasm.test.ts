@@ -186,6 +186,13 @@ describe.skipIf(!isRoot)('shellwego up runs WebAssembly functions (needs root)',
     // One host serves every function of the node, across deploys.
     expect(await hosts()).toHaveLength(1);
 
+    // SIGHUP to `up` reloads its edge (a new worker): the app keeps answering, `up` keeps running.
+    up?.kill('SIGHUP');
+    await until('the reload to be announced', async () =>
+      (await up?.stderrText())?.includes('SIGHUP: reloading the edge') ? true : undefined,
+    );
+    for (let i = 0; i < 10; i++) expect(await viaEdge()).toBe('hello v2 from-env');
+
     const bad = await cli(['deploy', app, join(dir, 'v1.wat')]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/is not a WebAssembly module/);

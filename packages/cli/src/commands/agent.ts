@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { defaultDataDir } from '../data-dir.js';
+import { kernelDirOf } from './kernel.js';
 import type { Io } from '../io.js';
 import { note } from '../io.js';
 import { stopRequested, stopWithin } from '../role-lifecycle.js';
@@ -37,18 +38,31 @@ export function nodeNameOf(host: string): string {
 
 async function runAgent(io: Io, flags: AgentFlags): Promise<void> {
   // Imported here so client commands do not load the agent and the driver.
-  const [{ Agent }, { RuncDriver }, { WasmDriver }, { createLogger }, { loadRegistryConfig }] =
-    await Promise.all([
-      import('@shellwego/agent'),
-      import('@shellwego/driver-runc'),
-      import('@shellwego/driver-wasm'),
-      import('@shellwego/control-plane'),
-      import('@shellwego/registry'),
-    ]);
+  const [
+    { Agent },
+    { RuncDriver },
+    { WasmDriver },
+    { selectMicrovmBackend },
+    { createLogger },
+    { loadRegistryConfig },
+  ] = await Promise.all([
+    import('@shellwego/agent'),
+    import('@shellwego/driver-runc'),
+    import('@shellwego/driver-wasm'),
+    import('@shellwego/driver-microvm'),
+    import('@shellwego/control-plane'),
+    import('@shellwego/registry'),
+  ]);
   const dataDir = flags.dataDir ?? defaultDataDir(io);
   const logger = createLogger(flags.logLevel, 2);
   // `shellwego up` hands its agent the join token in the environment, where `ps` does not show it.
   const token = flags.token ?? io.env.SHELLWEGO_JOIN_TOKEN;
+  // Firecracker where it can run (KVM, binary, vmlinux), else QEMU microvm; without an installed kernel the runtime
+  // says so in its fingerprint and the node does not announce it.
+  const microvm = await selectMicrovmBackend({
+    qemu: { kernelDir: kernelDirOf(dataDir) },
+    firecracker: { kernelDir: kernelDirOf(dataDir) },
+  });
   const agent = await Agent.start({
     config: {
       url: flags.join,
@@ -68,6 +82,7 @@ async function runAgent(io: Io, flags: AgentFlags): Promise<void> {
     },
     drivers: {
       container: new RuncDriver(),
+      microvm: microvm.driver,
       // The wasm host is this same program in another role (main.ts); without its path, no wasm runtime.
       ...(io.script === undefined
         ? {}

@@ -227,6 +227,10 @@ async function serve(io: Io, flags: ServeFlags, roles: { local: boolean }): Prom
     roleLines.push(['Apps', await startLocalEdge(io, supervisor, cp, dataDir, flags)]);
   }
   out(io, banner(cp.url, cp.firstAdmin, roleLines));
+  // SIGHUP reloads the edge (a new worker from the code on disk, no request lost) instead of ending `up`.
+  process.on('SIGHUP', () => {
+    if (supervisor.signal('edge', 'SIGHUP')) note(io, 'SIGHUP: reloading the edge');
+  });
 
   const signal = await stopRequested(io);
   note(io, `${signal}: stopping`);
