@@ -3,6 +3,10 @@ import { ApiError, clientErrorCodes } from './errors.js';
 import type { ClientOptions } from './transport.js';
 import type {
   Artifact,
+  ArtifactContent,
+  Branding,
+  PasswordChange,
+  PasswordStatus,
   ApiToken,
   ApiTokenCreate,
   ApiTokenCreated,
@@ -96,6 +100,16 @@ export function createClient(options: ClientOptions) {
     },
 
     me: (): Promise<Me> => t.send({ method: 'GET', path: '/v1/me', auth: true }),
+
+    /** The operator's branding (no credentials needed). */
+    branding: (): Promise<Branding> => t.send({ method: 'GET', path: '/v1/branding', auth: false }),
+
+    password: {
+      /** Whether the caller still has the password printed at the first start. */
+      status: (): Promise<PasswordStatus> => t.send({ method: 'GET', path: '/v1/me/password', auth: true }),
+      change: (body: PasswordChange): Promise<void> =>
+        t.send({ method: 'POST', path: '/v1/me/password', body, auth: true }),
+    },
 
     tokens: {
       /** The `token` of the result is shown only this once. */
@@ -274,6 +288,9 @@ export function createClient(options: ClientOptions) {
       /** The desired state once; agents keep the WebSocket at the same path open instead. */
       desiredState: (node: string): Promise<DesiredState> =>
         t.send({ method: 'GET', path: path`/v1/nodes/${node}/watch`, auth: true }),
+      /** A wasm module a release placed on this node names (base64 in JSON). */
+      artifact: (node: string, digest: string): Promise<ArtifactContent> =>
+        t.send({ method: 'GET', path: path`/v1/nodes/${node}/artifacts/${digest}`, auth: true }),
     },
 
     audit: {

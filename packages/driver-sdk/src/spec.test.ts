@@ -16,7 +16,20 @@ const valid = {
 
 describe('instanceSpecSchema', () => {
   it('accepts a complete spec', () => {
-    expect(instanceSpecSchema.parse(valid)).toEqual(valid);
+    expect(instanceSpecSchema.parse(valid)).toEqual({ ...valid, volumes: [] });
+  });
+  it('takes a network, an artifact and volumes for the runtimes that need them, and checks their forms', () => {
+    const full = {
+      ...valid,
+      network: { ip: '10.88.0.5', prefix: 16, gateway: '10.88.0.1', mac: '02:00:00:ab:cd:ef' },
+      artifact: { path: '/a/app.wasm', digest: `sha256:${'a'.repeat(64)}` },
+      volumes: [{ source: '/data/v1', target: '/data', readOnly: false }],
+    };
+    expect(instanceSpecSchema.parse(full)).toEqual(full);
+    const bad = (over: object): boolean => instanceSpecSchema.safeParse({ ...full, ...over }).success;
+    expect(bad({ network: { ...full.network, mac: '02:00:00:AB:CD' } })).toBe(false);
+    expect(bad({ artifact: { path: '/a', digest: 'md5:x' } })).toBe(false);
+    expect(bad({ volumes: [{ source: 'relative', target: '/d' }] })).toBe(false);
   });
   it('rejects env without =, relative cwd and path-like ids', () => {
     expect(

@@ -57,6 +57,8 @@ export interface RecoverResult {
   lost: string[];
 }
 
+const mib = (bytes: number): string => (bytes / 1024 / 1024).toFixed(1);
+
 const errorOf = (e: unknown): Error => (e instanceof Error ? e : new Error(String(e)));
 
 /**
@@ -234,6 +236,8 @@ export class Executor {
     try {
       return await this.opts.resolver.resolve(instanceId, wire, {
         onPull: (reference) => this.setProgress(instanceId, `pulling ${reference}`),
+        onPullProgress: (reference, p) =>
+          this.setProgress(instanceId, `pulling ${reference}: ${mib(p.done)} of ${mib(p.total)} MiB`),
       });
     } finally {
       this.setProgress(instanceId, undefined);

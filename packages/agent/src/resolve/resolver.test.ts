@@ -32,9 +32,13 @@ function images(rootfs: string, config: ImageConfig): ImageSource & { pulls: num
   return {
     pulls: 0,
     local: () => Promise.resolve(stored ? image : undefined),
-    async pull(reference) {
+    async pull(reference, options) {
       this.pulls++;
+      const layer = { digest: 'sha256:l1', mediaType: 'layer', total: 3 << 20 };
+      options?.onProgress?.({ ...layer, status: 'waiting', done: 0 });
       await new Promise((r) => setTimeout(r, 20));
+      options?.onProgress?.({ ...layer, status: 'downloading', done: 1 << 20 });
+      options?.onProgress?.({ ...layer, status: 'done', done: 3 << 20 });
       stored = true;
       return { ...image, reference, downloadedBytes: 1 };
     },
@@ -88,8 +92,15 @@ describe('Resolver', () => {
   it('pulls once for instances that wait on one image, and not at all once it is stored', async () => {
     const store = images(rootfs, { config: { Cmd: ['/bin/sh'] } });
     const resolver = new Resolver({ images: store, logDir: '/l', runtimeDir: '/r' });
-    await Promise.all(['a', 'b', 'c'].map((id) => resolver.resolve(id, wire())));
+    const heard = new Map<string, { done: number; total: number }>();
+    await Promise.all(
+      ['a', 'b', 'c'].map((id) =>
+        resolver.resolve(id, wire(), { onPullProgress: (_ref, p) => heard.set(id, p) }),
+      ),
+    );
     expect(store.pulls).toBe(1);
+    // Every waiting instance hears the shared pull's bytes, the last report being the whole image.
+    for (const id of ['a', 'b', 'c']) expect(heard.get(id)).toEqual({ done: 3 << 20, total: 3 << 20 });
     const notified: string[] = [];
     await resolver.resolve('d', wire(), { onPull: (ref) => notified.push(ref) });
     expect(store.pulls).toBe(1);

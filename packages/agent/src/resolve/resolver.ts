@@ -21,6 +21,22 @@ export interface ResolverOptions {
 export interface ResolveHooks {
   /** Called before a pull (the slow part) when the image is not on the node yet. */
   onPull?(reference: string): void;
+  /** Bytes of the pull so far over all layers, at most every PROGRESS_EVERY_MS (and once at the end). */
+  onPullProgress?(reference: string, progress: PullProgress): void;
+}
+
+export interface PullProgress {
+  done: number;
+  total: number;
+}
+
+/** Pull progress reaches the control plane in status reports: a few a second is plenty for a progress line. */
+const PROGRESS_EVERY_MS = 250;
+
+interface Pull {
+  promise: Promise<StoredImage>;
+  /** Every instance waiting on this pull hears its progress, not only the one that started it. */
+  listeners: Set<(progress: PullProgress) => void>;
 }
 
 /** Turns the control plane's node-independent wire spec into what a driver runs on this node. */
@@ -35,7 +51,7 @@ const DEFAULT_PIDS_LIMIT = 1024;
  * are pulled once however many instances wait for them. The process is the image config merged with the app's env.
  */
 export class Resolver implements SpecResolver {
-  private readonly pulls = new Map<string, Promise<StoredImage>>();
+  private readonly pulls = new Map<string, Pull>();
 
   constructor(private readonly opts: ResolverOptions) {}
 
@@ -99,10 +115,33 @@ export class Resolver implements SpecResolver {
     hooks.onPull?.(reference);
     let pulling = this.pulls.get(reference);
     if (pulling === undefined) {
-      pulling = this.opts.images.pull(reference).finally(() => this.pulls.delete(reference));
+      const listeners = new Set<(progress: PullProgress) => void>();
+      const layers = new Map<string, PullProgress>();
+      let last = 0;
+      const promise = this.opts.images
+        .pull(reference, {
+          onProgress: (e) => {
+            layers.set(e.digest, { done: e.done, total: e.total });
+            const now = Date.now();
+            const finished = [...layers.values()].every((l) => l.done >= l.total);
+            if (now - last < PROGRESS_EVERY_MS && !finished) return;
+            last = now;
+            let done = 0;
+            let total = 0;
+            for (const l of layers.values()) {
+              done += l.done;
+              total += l.total;
+            }
+            for (const listener of listeners) listener({ done, total });
+          },
+        })
+        .finally(() => this.pulls.delete(reference));
+      pulling = { promise, listeners };
       this.pulls.set(reference, pulling);
     }
-    return pulling;
+    if (hooks.onPullProgress !== undefined)
+      pulling.listeners.add((p) => hooks.onPullProgress?.(reference, p));
+    return pulling.promise;
   }
 }
 

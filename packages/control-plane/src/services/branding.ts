@@ -3,6 +3,7 @@ import { dirname, extname, isAbsolute, relative, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import type { Logger } from 'pino';
+import { schemas } from '@shellwego/core';
 import type { Deps } from './context.js';
 
 /**
@@ -61,18 +62,8 @@ export const brandingFile = z
 export type BrandingFile = z.output<typeof brandingFile>;
 
 /** What `GET /v1/branding` answers (public: the login page needs it). */
-export const brandingResponse = z.object({
-  name: z.string(),
-  logo_url: z.string().nullable(),
-  favicon_url: z.string().nullable(),
-  primary_color: z.string(),
-  font: z.string().nullable(),
-  footer: z.string().nullable(),
-  /** `file` when branding.yml was read, `default` without one (or when the first read failed). */
-  source: z.enum(['file', 'default']),
-  /** Why branding.yml was refused, naming the field; null when it is fine or absent. */
-  error: z.string().nullable(),
-});
+/** The answer of GET /v1/branding: one schema in core for the API, the client and the dashboard. */
+export const brandingResponse = schemas.branding;
 export type Branding = z.infer<typeof brandingResponse>;
 
 export type BrandingAsset = 'logo' | 'favicon';

@@ -9,3 +9,4 @@ export * from './certificates.js';
 export * from './deployments.js';
 export * from './logs.js';
 export * from './artifacts.js';
+export * from './branding.js';

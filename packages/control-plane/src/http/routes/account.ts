@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import { schemas } from '@shellwego/core';
 import { changePassword, passwordStatus } from '../../services/password-change.js';
 import { defineRoute } from '../route.js';
@@ -11,7 +10,7 @@ export const accountRoutes = [
       'Whether the caller still has the password printed at the first start (the dashboard then asks to change it)',
     tag: 'auth',
     access: 'user',
-    response: z.object({ must_change: z.boolean() }),
+    response: schemas.passwordStatus,
     handler: ({ actor, services }) => passwordStatus(services.deps, actor),
   }),
   defineRoute({
@@ -20,10 +19,7 @@ export const accountRoutes = [
     summary: "Change the caller's password (a session only, not an API token); needs the current one",
     tag: 'auth',
     access: 'user',
-    body: z.strictObject({
-      current_password: z.string().min(1).max(1024),
-      new_password: schemas.password,
-    }),
+    body: schemas.passwordChange,
     response: null,
     handler: ({ actor, body, services }) =>
       changePassword(services.deps, actor, body.current_password, body.new_password),
