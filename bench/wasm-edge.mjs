@@ -70,7 +70,23 @@ const { up, call } = await startUp(cli, {
   subnet: `10.215.${randomInt(256)}.0/24`,
 });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-while ((await call('GET', '/v1/nodes')).items?.[0]?.runtimes?.includes('wasm') !== true) await sleep(100);
+/** Polls `fn` until it returns a value; after `ms`, fails naming what it waited for and what `state()` says. */
+async function until(what, fn, state, ms = 60_000) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline)
+      throw new Error(`bench: timed out waiting for ${what}: ${JSON.stringify(await state())}`);
+    await sleep(5);
+  }
+}
+const nodes = () => call('GET', '/v1/nodes');
+await until(
+  'a node with the wasm runtime',
+  async () => ((await nodes()).items?.[0]?.runtimes?.includes('wasm') ? true : undefined),
+  nodes,
+);
 
 const keepAlive = new Agent({ keepAlive: true, maxSockets: 1 });
 function get(port, host, address = '127.0.0.1') {
@@ -103,19 +119,23 @@ for (let n = 0; n < MODULES; n++) {
   });
   const dep = await call('POST', `/v1/apps/${app}/deployments`, {
     image: digest,
-    resources: { memory: '16m' },
+    resources: { memory: '16m', cpu: '10m' },
   });
-  for (;;) {
-    const r = await get(httpPort, `${app}.localhost`);
-    if (r.status === 200 && r.body === `hello ${n}\n`) break;
-    await sleep(2);
-  }
+  const deployment = () => call('GET', `/v1/deployments/${dep.id}`);
+  await until(
+    `hello ${n} through the edge`,
+    async () => {
+      const r = await get(httpPort, `${app}.localhost`);
+      return r.status === 200 && r.body === `hello ${n}\n` ? true : undefined;
+    },
+    deployment,
+  );
   deployToFirst.push(performance.now() - t0);
-  for (;;) {
-    const d = await call('GET', `/v1/deployments/${dep.id}`);
-    if (d.status === 'succeeded') break;
-    await sleep(20);
-  }
+  await until(
+    'the deployment to succeed',
+    async () => ((await deployment()).status === 'succeeded' ? true : undefined),
+    deployment,
+  );
   firstAfter.push((await get(httpPort, `${app}.localhost`)).ms);
   last = app;
 }
