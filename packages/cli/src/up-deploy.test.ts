@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  freePort,
   makeTempDir,
   mountsUnder,
   pushBusyboxImage,
@@ -13,7 +12,6 @@ import {
   removeDir,
   runCli,
   startRegistry,
-  startShellwegoProcess,
   type BusyboxImage,
   type CliResult,
   type RegistryServer,
@@ -21,12 +19,8 @@ import {
 } from '@shellwego/testkit';
 import { dialects } from '@shellwego/testkit/vitest';
 // The agent's test helpers for real networks: unique names, a free subnet, cleanup by prefix.
-import {
-  freeSubnet,
-  registerExitCleanup,
-  removeOwned,
-  uniquePrefix,
-} from '../../agent/src/network/test-net.js';
+import { registerExitCleanup, removeOwned, uniquePrefix } from '../../agent/src/network/test-net.js';
+import { startLocalUp } from './test-local-up.js';
 
 const execFileAsync = promisify(execFile);
 const sh = async (cmd: string, args: string[]): Promise<string> => (await execFileAsync(cmd, args)).stdout;
@@ -141,36 +135,12 @@ describe.skipIf(!isRoot).each(dialects)(
       images.v1 = await webImage(registry.host, 'v1\n');
       images.v2 = await webImage(registry.host, 'v2\n');
       images.v3 = await webImage(registry.host, 'v3\n', false);
-      const port = await freePort();
-      httpPort = await freePort();
-      httpsPort = await freePort();
       const url = await databaseUrl();
-      up = await startShellwegoProcess(
-        [
-          'up',
-          '--data-dir',
-          dir,
-          '--api-port',
-          String(port),
-          '--log-level',
-          'warn',
-          '--bridge',
-          `${prefix}br`,
-          '--subnet',
-          await freeSubnet(),
-          '--network-prefix',
-          prefix,
-          '--agent-metrics-port',
-          '0',
-          '--http-port',
-          String(httpPort),
-          '--https-port',
-          String(httpsPort),
-          '--edge-metrics-port',
-          '0',
-        ],
-        url === undefined ? {} : { env: { DATABASE_URL: url } },
-      );
+      ({ up, httpPort, httpsPort } = await startLocalUp({
+        dir,
+        prefix,
+        ...(url === undefined ? {} : { env: { DATABASE_URL: url } }),
+      }));
       const login = await runCli(['login', '--url', up.url, '--email', 'admin@shellwego.local'], {
         env: { HOME: home },
         input: `${up.password ?? ''}\n`,

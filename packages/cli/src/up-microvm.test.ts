@@ -4,13 +4,11 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  freePort,
   makeTempDir,
   pushBusyboxImage,
   removeDir,
   runCli,
   startRegistry,
-  startShellwegoProcess,
   type BusyboxImage,
   type CliResult,
   type RegistryServer,
@@ -18,12 +16,8 @@ import {
 } from '@shellwego/testkit';
 import { installKernel } from '@shellwego/driver-microvm';
 import { TEST_KERNEL_DIR, filesContaining } from '../../drivers/microvm/src/test-harness.js';
-import {
-  freeSubnet,
-  registerExitCleanup,
-  removeOwned,
-  uniquePrefix,
-} from '../../agent/src/network/test-net.js';
+import { registerExitCleanup, removeOwned, uniquePrefix } from '../../agent/src/network/test-net.js';
+import { startLocalUp } from './test-local-up.js';
 
 const execFileAsync = promisify(execFile);
 const sh = async (cmd: string, args: string[]): Promise<string> => (await execFileAsync(cmd, args)).stdout;
@@ -96,30 +90,7 @@ describe.skipIf(!isRoot)('shellwego up runs microVM apps (needs root)', () => {
     registry = await startRegistry();
     images.v1 = await vmImage(registry.host, 'v1\n');
     images.v2 = await vmImage(registry.host, 'v2\n');
-    httpPort = await freePort();
-    up = await startShellwegoProcess([
-      'up',
-      '--data-dir',
-      dir,
-      '--api-port',
-      String(await freePort()),
-      '--log-level',
-      'warn',
-      '--bridge',
-      `${prefix}br`,
-      '--subnet',
-      await freeSubnet(),
-      '--network-prefix',
-      prefix,
-      '--agent-metrics-port',
-      '0',
-      '--http-port',
-      String(httpPort),
-      '--https-port',
-      String(await freePort()),
-      '--edge-metrics-port',
-      '0',
-    ]);
+    ({ up, httpPort } = await startLocalUp({ dir, prefix }));
     const login = await runCli(['login', '--url', up.url, '--email', 'admin@shellwego.local'], {
       env: { HOME: home },
       input: `${up.password ?? ''}\n`,

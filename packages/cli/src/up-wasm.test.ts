@@ -3,21 +3,9 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  freePort,
-  makeTempDir,
-  removeDir,
-  runCli,
-  startShellwegoProcess,
-  type CliResult,
-  type ShellwegoProcess,
-} from '@shellwego/testkit';
-import {
-  freeSubnet,
-  registerExitCleanup,
-  removeOwned,
-  uniquePrefix,
-} from '../../agent/src/network/test-net.js';
+import { makeTempDir, removeDir, runCli, type CliResult, type ShellwegoProcess } from '@shellwego/testkit';
+import { registerExitCleanup, removeOwned, uniquePrefix } from '../../agent/src/network/test-net.js';
+import { startLocalUp } from './test-local-up.js';
 
 const execFileAsync = promisify(execFile);
 const sh = async (cmd: string, args: string[]): Promise<string> => (await execFileAsync(cmd, args)).stdout;
@@ -118,30 +106,7 @@ describe.skipIf(!isRoot)('shellwego up runs WebAssembly functions (needs root)',
     home = await makeTempDir('swg-up-wasm-home-');
     prefix = await uniquePrefix();
     cancels.push(registerExitCleanup(prefix));
-    httpPort = await freePort();
-    up = await startShellwegoProcess([
-      'up',
-      '--data-dir',
-      dir,
-      '--api-port',
-      String(await freePort()),
-      '--log-level',
-      'warn',
-      '--bridge',
-      `${prefix}br`,
-      '--subnet',
-      await freeSubnet(),
-      '--network-prefix',
-      prefix,
-      '--agent-metrics-port',
-      '0',
-      '--http-port',
-      String(httpPort),
-      '--https-port',
-      String(await freePort()),
-      '--edge-metrics-port',
-      '0',
-    ]);
+    ({ up, httpPort } = await startLocalUp({ dir, prefix }));
     const login = await runCli(['login', '--url', up.url, '--email', 'admin@shellwego.local'], {
       env: { HOME: home },
       input: `${up.password ?? ''}\n`,

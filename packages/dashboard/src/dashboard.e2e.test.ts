@@ -9,23 +9,17 @@ import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  freePort,
   makeTempDir,
   mountsUnder,
   pushBusyboxImage,
   registerRuncExitCleanup,
   removeDir,
   startRegistry,
-  startShellwegoProcess,
 } from '@shellwego/testkit';
 import type { BusyboxImage, RegistryServer, ShellwegoProcess } from '@shellwego/testkit';
 // The agent's test helpers for real networks: unique names, a free subnet, cleanup by prefix.
-import {
-  freeSubnet,
-  registerExitCleanup,
-  removeOwned,
-  uniquePrefix,
-} from '../../agent/src/network/test-net.js';
+import { registerExitCleanup, removeOwned, uniquePrefix } from '../../agent/src/network/test-net.js';
+import { startLocalUp } from '../../cli/src/test-local-up.js';
 
 const execFileAsync = promisify(execFile);
 const sh = async (cmd: string, args: string[]): Promise<string> => (await execFileAsync(cmd, args)).stdout;
@@ -117,31 +111,7 @@ describe.skipIf(!isRoot)('the dashboard against a real shellwego up (needs root)
     registry = await startRegistry();
     images.v1 = await talkingImage(registry.host, 'v1');
     images.v2 = await talkingImage(registry.host, 'v2');
-    const port = await freePort();
-    httpPort = await freePort();
-    up = await startShellwegoProcess([
-      'up',
-      '--data-dir',
-      dir,
-      '--api-port',
-      String(port),
-      '--log-level',
-      'warn',
-      '--bridge',
-      `${prefix}br`,
-      '--subnet',
-      await freeSubnet(),
-      '--network-prefix',
-      prefix,
-      '--agent-metrics-port',
-      '0',
-      '--http-port',
-      String(httpPort),
-      '--https-port',
-      String(await freePort()),
-      '--edge-metrics-port',
-      '0',
-    ]);
+    ({ up, httpPort } = await startLocalUp({ dir, prefix }));
     password = up.password ?? '';
     browser = await chromium.launch({
       executablePath: '/usr/bin/chromium',

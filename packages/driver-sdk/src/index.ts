@@ -16,6 +16,8 @@ export type {
   Artifact,
 } from './spec.js';
 export { DriverError, isDriverError, driverErrorCodes } from './errors.js';
+export { MAX_LOG_BYTES, rotateIfLarge, tailLines } from './log-files.js';
+export type { TailOptions } from './log-files.js';
 export type { DriverErrorCode } from './errors.js';
 export type {
   RuntimeDriver,

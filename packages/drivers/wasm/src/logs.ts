@@ -1,8 +1,7 @@
-import { appendFile, open, rename, stat } from 'node:fs/promises';
-import type { LogLine, LogOptions } from '@shellwego/driver-sdk';
+import { appendFile } from 'node:fs/promises';
+import { rotateIfLarge, tailLines, type LogLine, type LogOptions } from '@shellwego/driver-sdk';
 
-export const MAX_LOG_BYTES = 10 * 1024 * 1024;
-const POLL_MS = 200;
+export { MAX_LOG_BYTES } from '@shellwego/driver-sdk';
 type Stream = LogLine['stream'];
 
 /** One line of an instance log file: `<ISO time> <stream> <text>`, so logs() can report each line's own time. */
@@ -31,11 +30,7 @@ export class InstanceLog {
 
   /** Rotates a file that grew past MAX_LOG_BYTES, at instance start (one old generation, `.1`). */
   static async rotateIfLarge(path: string): Promise<void> {
-    const size = await stat(path).then(
-      (s) => s.size,
-      () => 0,
-    );
-    if (size > MAX_LOG_BYTES) await rename(path, `${path}.1`);
+    await rotateIfLarge(path);
   }
 
   /** Writes each line of `text` (a trailing newline does not make an empty line). */
@@ -63,47 +58,10 @@ export class InstanceLog {
   }
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-  });
-}
-
 /** Lines of an instance log file, oldest first; with `follow`, keeps polling for new ones until the signal aborts. */
 export async function* readLogLines(path: string, opts: LogOptions): AsyncGenerator<LogLine> {
-  let offset = 0;
-  let pending = '';
-  for (;;) {
-    if (opts.signal.aborted) return;
-    const info = await stat(path).catch(() => null);
-    if (info !== null && info.size < offset) {
-      offset = 0; // rotated or truncated underneath us
-      pending = '';
-    }
-    if (info !== null && info.size > offset) {
-      const fh = await open(path, 'r');
-      try {
-        const buf = Buffer.alloc(info.size - offset);
-        const { bytesRead } = await fh.read(buf, 0, buf.length, offset);
-        offset += bytesRead;
-        pending += buf.subarray(0, bytesRead).toString('utf8');
-      } finally {
-        await fh.close();
-      }
-      const parts = pending.split('\n');
-      pending = parts.pop() ?? ''; // a line still being written
-      for (const text of parts) {
-        const line = parseLogLine(text);
-        if (line !== null && (opts.since === undefined || line.at >= opts.since)) yield line;
-      }
-    }
-    if (!opts.follow) return;
-    await sleep(POLL_MS, opts.signal);
+  for await (const { text } of tailLines(path, opts)) {
+    const line = parseLogLine(text);
+    if (line !== null && (opts.since === undefined || line.at >= opts.since)) yield line;
   }
 }
