@@ -1,5 +1,5 @@
 import { idPrefixes, newId } from '@shellwego/core';
-import { place, type NodeSnapshot, type PlacedInstance } from '@shellwego/scheduler';
+import { place, reservationOf, type NodeSnapshot, type PlacedInstance } from '@shellwego/scheduler';
 import type { Deps } from '../context.js';
 import { inTransaction, leads } from '../context.js';
 import { advanceDeployment, finishDeployment } from '../deployments.js';
@@ -327,14 +327,19 @@ export class RolloutController {
       .where('instances.desired', '=', 'running')
       .execute();
     const placedInstances: PlacedInstance[] = running.map((r) => {
-      const s = JSON.parse(r.spec) as { resources: { memory_bytes: number; cpu_milli: number } };
+      const s = JSON.parse(r.spec) as {
+        runtime: string;
+        resources: { memory_bytes: number; cpu_milli: number };
+      };
       return {
         id: r.id,
         appId: r.app_id,
         nodeId: r.node_id,
-        memoryBytes: s.resources.memory_bytes,
-        cpuMilli: s.resources.cpu_milli,
-        diskBytes: 0,
+        ...reservationOf(s.runtime, {
+          memoryBytes: s.resources.memory_bytes,
+          cpuMilli: s.resources.cpu_milli,
+          diskBytes: 0,
+        }),
       };
     });
     const plan = place({ nodes: nodeRows.map(nodeSnapshot), instances: placedInstances }, [
@@ -343,9 +348,11 @@ export class RolloutController {
         appName: app.name,
         count,
         runtime: spec.runtime,
-        memoryBytes: spec.resources.memory_bytes,
-        cpuMilli: spec.resources.cpu_milli,
-        diskBytes: 0,
+        ...reservationOf(spec.runtime, {
+          memoryBytes: spec.resources.memory_bytes,
+          cpuMilli: spec.resources.cpu_milli,
+          diskBytes: 0,
+        }),
         ...(release.image_digest ? { imageDigest: release.image_digest } : {}),
       },
     ]);
