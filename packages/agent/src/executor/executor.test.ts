@@ -81,7 +81,17 @@ describe.skipIf(!isRoot)('Executor with runc and a real network (needs root)', (
     const exec: Executor = await executor({ onProgress: (id) => progress.push(exec.progress(id)) });
     const results = await exec.apply(plan([web], await exec.actual()));
     expect(results.map((r) => [r.action.kind, r.outcome])).toEqual([['create', 'done']]);
-    expect(progress).toEqual([`pulling ${env.images.web.reference}`, undefined]);
+    // The pull is announced, then its bytes (the last report is the whole image), then nothing once started.
+    const ref = env.images.web.reference;
+    expect(progress[0]).toBe(`pulling ${ref}`);
+    expect(progress.at(-1)).toBeUndefined();
+    const bytes = progress.slice(1, -1);
+    expect(bytes.length).toBeGreaterThan(0);
+    for (const p of bytes) {
+      expect(p?.startsWith(`pulling ${ref}: `)).toBe(true);
+      expect(p).toMatch(/: [\d.]+ of [\d.]+ MiB$/);
+    }
+    expect(bytes.at(-1)).toMatch(/: ([\d.]+) of \1 MiB$/);
     const net = await exec.networkOf(web.instanceId);
     if (net === null) throw new Error('no network recorded');
     expect(await getFromHost(env.bridge, net.ip, 8080)).toBe('200 hello from busybox\n');
