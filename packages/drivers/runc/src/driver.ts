@@ -217,6 +217,10 @@ export class RuncDriver implements RuntimeDriver {
     const st = parseHandle(handle);
     const paths = instancePaths(st.instanceDir);
     const startedAt = new Date(st.startedAt);
+    // The common case, answered without a `runc state` process (~30 ms of CPU each; the agent inspects every
+    // instance on every pass and report): the container's init is alive and the shim has not seen runc exit.
+    const alive = await runningPid(join(st.runcRoot, st.containerId, 'state.json'), paths.exitFile);
+    if (alive !== null) return { state: 'running', exitCode: null, pid: alive, startedAt, finishedAt: null };
     const s = await new RuncCli(this.runc, st.runcRoot).state(st.containerId);
     if (s !== null && s.status !== 'stopped') {
       return { state: 'running', exitCode: null, pid: s.pid, startedAt, finishedAt: null };
@@ -288,4 +292,29 @@ async function readResult(path: string): Promise<StopResult | null> {
 async function rmdirIfEmpty(dir: string): Promise<void> {
   const entries = await readdir(dir).catch(() => null);
   if (entries !== null && entries.length === 0) await rm(dir, { recursive: true, force: true });
+}
+
+/**
+ * The pid of a running container's init from runc's own state file, when that process is alive and is the one runc
+ * started (its start time in /proc matches the one runc recorded, so a reused pid is never taken for it) and the
+ * shim has written no exit file; null in every other case, which the caller then asks runc about.
+ */
+async function runningPid(stateFile: string, exitFile: string): Promise<number | null> {
+  if (await exists(exitFile)) return null;
+  const text = await readFile(stateFile, 'utf8').catch(() => null);
+  if (text === null) return null;
+  let recorded: { init_process_pid?: unknown; init_process_start?: unknown };
+  try {
+    recorded = JSON.parse(text) as typeof recorded;
+  } catch {
+    return null; // being rewritten by runc
+  }
+  const pid = recorded.init_process_pid;
+  if (typeof pid !== 'number' || pid <= 0) return null;
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => null);
+  if (stat === null) return null;
+  // Fields after the command name (which may hold spaces, inside parentheses): state is field 3, starttime 22.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  if (fields[0] === 'Z' || fields[0] === 'X') return null;
+  return fields[19] === String(recorded.init_process_start) ? pid : null;
 }
