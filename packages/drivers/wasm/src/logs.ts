@@ -28,9 +28,14 @@ export class InstanceLog {
 
   constructor(readonly path: string) {}
 
-  /** Rotates a file that grew past MAX_LOG_BYTES, at instance start (one old generation, `.1`). */
+  /**
+   * At instance start: rotates a file that grew past MAX_LOG_BYTES (one old generation, `.1`) and creates the file
+   * even before the first line, because its existence is how the driver tells an instance the host lost (exited)
+   * from one destroyed (unknown).
+   */
   static async rotateIfLarge(path: string): Promise<void> {
     await rotateIfLarge(path);
+    await appendFile(path, '', { mode: 0o640 });
   }
 
   /** Writes each line of `text` (a trailing newline does not make an empty line). */
