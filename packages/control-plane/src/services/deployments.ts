@@ -1,6 +1,7 @@
 import {
   PaasError,
   finishedDeploymentStatuses,
+  schemas,
   idPrefixes,
   newId,
   parseCpu,
@@ -369,7 +370,7 @@ export async function advanceDeployment(
  * release is recorded, so a typo fails the deploy at once instead of on every node.
  */
 async function assertRunnable(tx: Db, orgId: string, runtime: string, image: string): Promise<void> {
-  const isDigest = /^sha256:[0-9a-f]{64}$/.test(image);
+  const isDigest = schemas.sha256Digest.safeParse(image).success;
   if (runtime === 'wasm') {
     if (!isDigest)
       throw new PaasError(

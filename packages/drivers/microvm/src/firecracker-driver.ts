@@ -5,7 +5,6 @@ import { join } from 'node:path';
 import {
   DriverError,
   instanceSpecSchema,
-  type DriverCapabilities,
   type DriverFingerprint,
   type InstanceHandle,
   type InstanceSpec,
@@ -63,15 +62,7 @@ type Kernel = { vmlinux: string; initramfs: string };
  * Extra abilities beyond RuntimeDriver: pause/resume and snapshot create/load.
  */
 export class FirecrackerDriver extends VmLifecycle implements RuntimeDriver {
-  readonly name = 'microvm';
   protected readonly backend = 'firecracker' as const;
-  readonly capabilities: DriverCapabilities = {
-    signals: false,
-    exec: false,
-    fsIsolation: 'image',
-    networkModes: ['none', 'netns'],
-    mustCreateNetwork: false,
-  };
   private readonly opts: FirecrackerDriverOptions;
   private readonly firecracker: string;
 

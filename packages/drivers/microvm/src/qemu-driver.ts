@@ -6,7 +6,6 @@ import { basename, join } from 'node:path';
 import {
   DriverError,
   instanceSpecSchema,
-  type DriverCapabilities,
   type DriverFingerprint,
   type InstanceHandle,
   type InstanceSpec,
@@ -49,15 +48,7 @@ export interface QemuDriverOptions {
  * otherwise. Name 'microvm' like the Firecracker backend; handles record which backend started them.
  */
 export class QemuDriver extends VmLifecycle implements RuntimeDriver {
-  readonly name = 'microvm';
   protected readonly backend = 'qemu' as const;
-  readonly capabilities: DriverCapabilities = {
-    signals: false,
-    exec: false,
-    fsIsolation: 'image',
-    networkModes: ['none', 'netns'],
-    mustCreateNetwork: false,
-  };
   private readonly opts: QemuDriverOptions;
   private readonly qemu: string;
 

@@ -2,6 +2,7 @@ import { readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   DriverError,
+  type DriverCapabilities,
   type DriverErrorCode,
   type InstanceHandle,
   type InstanceStats,
@@ -80,6 +81,15 @@ async function waitGone(st: MicrovmDriverState, ms: number): Promise<boolean> {
  *                └──stop: shutdown request, grace, SIGKILL──────────────────┘   destroy: + instance dir, logs
  */
 export abstract class VmLifecycle {
+  /** Both backends are the one runtime `microvm`: apps ask for a runtime, not a VMM. */
+  readonly name = 'microvm';
+  readonly capabilities: DriverCapabilities = {
+    signals: false,
+    exec: false,
+    fsIsolation: 'image',
+    networkModes: ['none', 'netns'],
+    mustCreateNetwork: false,
+  };
   protected abstract readonly backend: Backend;
   /** Asks the guest to end its app (best effort, must not throw). */
   protected abstract requestShutdown(st: MicrovmDriverState): Promise<void>;
