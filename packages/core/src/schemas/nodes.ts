@@ -55,6 +55,10 @@ export const nodeInstanceStatus = z.strictObject({
   health: z.enum(['unknown', 'healthy', 'unhealthy']).optional(),
   address: z.string().max(64).optional(),
   message: z.string().max(4096).optional(),
+  /** The instance's memory in use (cgroup, VMM or worker share), sampled by the agent; absent when unknown. */
+  memory_bytes: z.number().int().min(0).optional(),
+  /** CPU in use over the last sampling period, in milli-CPU (1000 = one core busy); absent when unknown. */
+  cpu_milli: z.number().int().min(0).optional(),
 });
 export type NodeInstanceStatus = z.infer<typeof nodeInstanceStatus>;
 
