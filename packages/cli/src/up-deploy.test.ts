@@ -1,6 +1,5 @@
 import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
-import { Agent, request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,6 +20,7 @@ import { dialects } from '@shellwego/testkit/vitest';
 // The agent's test helpers for real networks: unique names, a free subnet, cleanup by prefix.
 import { registerExitCleanup, removeOwned, uniquePrefix } from '../../agent/src/network/test-net.js';
 import { startLocalUp } from './test-local-up.js';
+import { loadLoop, until } from './test-load.js';
 
 const execFileAsync = promisify(execFile);
 const sh = async (cmd: string, args: string[]): Promise<string> => (await execFileAsync(cmd, args)).stdout;
@@ -31,57 +31,6 @@ interface Instance {
   release: number;
   health: string;
   address: string | null;
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-/** GETs in a loop over one keep-alive connection pool until stopped; counts answers by body and failures. */
-function loadLoop(port: number, host: string) {
-  const agent = new Agent({ keepAlive: true, maxSockets: 4 });
-  const counts = { ok: 0, failed: [] as string[], bodies: new Set<string>() };
-  let running = true;
-  const once = (): Promise<void> =>
-    new Promise((resolve) => {
-      const req = httpRequest(
-        { host: '127.0.0.1', port, path: '/', headers: { host }, agent, timeout: 5000 },
-        (res) => {
-          let body = '';
-          res.setEncoding('utf8');
-          res.on('data', (d: string) => (body += d));
-          res.on('end', () => {
-            if (res.statusCode === 200) {
-              counts.ok++;
-              counts.bodies.add(body);
-            } else counts.failed.push(`${res.statusCode ?? 0} ${body.slice(0, 80)}`);
-            resolve();
-          });
-        },
-      );
-      req.on('error', (e) => {
-        counts.failed.push(e.message);
-        resolve();
-      });
-      req.end();
-    });
-  const loops = [0, 1].map(async () => {
-    while (running) await once();
-  });
-  return {
-    stop: async () => {
-      running = false;
-      await Promise.all(loops);
-      agent.destroy();
-      return counts;
-    },
-  };
 }
 
 function webImage(registry: string, page: string, withIndex = true): Promise<BusyboxImage> {
@@ -170,7 +119,7 @@ describe.skipIf(!isRoot).each(dialects)(
       for (const cancel of cancels) cancel();
     });
 
-    it('deploys v1 and v2, rolls back a failing v3 with the reason, and survives a SIGKILL of its agent', async () => {
+    it('deploys v1 and v2, rolls back a failing v3 with the reason, survives a SIGKILL of its agent, replaces a killed container', async () => {
       expect(await up?.stdoutText()).toMatch(/^ {2}Agent: {5}running/m);
       expect(
         (
@@ -278,6 +227,25 @@ describe.skipIf(!isRoot).each(dialects)(
       );
       expect(await pidOf(two?.id ?? '')).toBe(containerPid);
       expect((await instances()).map((i) => i.id)).toEqual([two?.id]);
+
+      // Scale to 3, then kill one container from outside (as the OOM killer or an operator would): replaced.
+      const scaled = await cli(['scale', app, '3']);
+      expect(scaled.code, scaled.stderr).toBe(0);
+      const three = await until('3 healthy instances', async () => {
+        const list = await instances();
+        return list.length === 3 && list.every((i) => i.health === 'healthy') ? list : undefined;
+      });
+      const victim = three.find((i) => i.id !== two?.id) ?? three[0];
+      const victimPid = await pidOf(victim?.id ?? '');
+      process.kill(victimPid, 'SIGKILL');
+      await until('the killed instance to be replaced', async () => {
+        const list = await instances();
+        if (list.length !== 3 || !list.every((i) => i.health === 'healthy')) return undefined;
+        // Restarted in place (same id, a new process) or replaced by a new instance.
+        const again = list.find((i) => i.id === victim?.id);
+        return again === undefined || (await pidOf(again.id)) !== victimPid ? true : undefined;
+      });
+      expect(await viaEdge()).toBe('v2\n');
     }, 240_000);
   },
 );

@@ -18,6 +18,7 @@ import { installKernel } from '@shellwego/driver-microvm';
 import { TEST_KERNEL_DIR, filesContaining } from '../../drivers/microvm/src/test-harness.js';
 import { registerExitCleanup, removeOwned, uniquePrefix } from '../../agent/src/network/test-net.js';
 import { startLocalUp } from './test-local-up.js';
+import { until as untilReady } from './test-load.js';
 
 const execFileAsync = promisify(execFile);
 const sh = async (cmd: string, args: string[]): Promise<string> => (await execFileAsync(cmd, args)).stdout;
@@ -25,15 +26,9 @@ const isRoot = process.getuid?.() === 0;
 /** Booting under TCG on this shared 2-core machine takes seconds to tens of seconds (issue 8: allow 20 s a boot). */
 const DEPLOY_TIMEOUT_MS = 300_000;
 
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 120_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
+/** Boots under emulation are slow here: two minutes by default. */
+const until = <T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 120_000): Promise<T> =>
+  untilReady(what, fn, timeoutMs);
 
 function vmImage(registry: string, page: string): Promise<BusyboxImage> {
   return pushBusyboxImage(registry, 'up/vm', {

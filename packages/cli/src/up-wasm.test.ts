@@ -6,20 +6,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTempDir, removeDir, runCli, type CliResult, type ShellwegoProcess } from '@shellwego/testkit';
 import { registerExitCleanup, removeOwned, uniquePrefix } from '../../agent/src/network/test-net.js';
 import { startLocalUp } from './test-local-up.js';
+import { until } from './test-load.js';
 
 const execFileAsync = promisify(execFile);
 const sh = async (cmd: string, args: string[]): Promise<string> => (await execFileAsync(cmd, args)).stdout;
 const isRoot = process.getuid?.() === 0;
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
 
 /** A WAGI module answering `text` plus the value of the env var GREETING (read with WASI environ_get). */
 function greeterWat(text: string): string {

@@ -10,7 +10,7 @@ export { startPebble, type PebbleServer, type StartPebbleOptions } from './pebbl
 // A real control plane in-process, and a JSON request helper.
 export { startTestControlPlane, request } from './control-plane.js';
 export type { TestControlPlane, TestResponse } from './control-plane.js';
-export { runCli, startShellwegoProcess, type CliResult, type ShellwegoProcess } from './cli.js';
+export { CLI_ENTRY, runCli, startShellwegoProcess, type CliResult, type ShellwegoProcess } from './cli.js';
 export { buildBusyboxRootfs, mountsUnder, registerRuncExitCleanup } from './runc.js';
 export { pushBusyboxImage } from './busybox-image.js';
 export type { BusyboxImage } from './busybox-image.js';
