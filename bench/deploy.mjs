@@ -4,10 +4,8 @@
 import { execFileSync } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { Agent, request } from 'node:http';
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
-import { setTimeout } from 'node:timers';
+import { edgeGetter, pct, sleep, timedDeploy } from './lib/deploy-timing.mjs';
 import { intEnv, makeTempDir, requireBuilt } from './lib/lifecycle.mjs';
 import { startUp } from './lib/up.mjs';
 
@@ -65,61 +63,19 @@ const { up, call } = await startUp(cli, {
   apiPort,
   httpPort,
   httpsPort: await freePort(),
+  bridge: `${prefix}br`,
   prefix,
   subnet,
 });
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const { get, close } = edgeGetter(httpPort);
 while ((await call('GET', '/v1/nodes')).items?.[0]?.status !== 'ready') await sleep(100);
-
-const keepAlive = new Agent({ keepAlive: true, maxSockets: 8 });
-function get(host) {
-  return new Promise((resolve) => {
-    const req = request(
-      { host: '127.0.0.1', port: httpPort, path: '/', headers: { host }, agent: keepAlive, timeout: 5000 },
-      (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (d) => (body += d));
-        res.on('end', () => resolve({ status: res.statusCode, body }));
-      },
-    );
-    req.on('error', (e) => resolve({ status: 0, body: e.message }));
-    req.end();
-  });
-}
 
 const image = (page) =>
   pushBusyboxImage(registry.host, `bench/web-${page}`, {
     cmd: ['/bin/sh', '-c', 'trap "exit 0" TERM; httpd -f -p "$PORT" -h /www & wait'],
     files: { 'www/index.html': `${page}\n` },
   });
-
-/** Deploys `img` and returns ms until the edge answers 200 with `page`. */
-async function timedDeploy(app, img, page) {
-  const started = performance.now();
-  const dep = await call('POST', `/v1/apps/${app}/deployments`, { image: img.reference });
-  if (!dep.id) throw new Error(`deploy refused: ${JSON.stringify(dep)}`);
-  for (;;) {
-    const r = await get(`${app}.localhost`);
-    if (r.status === 200 && r.body === `${page}\n`) {
-      const ms = performance.now() - started;
-      if (process.env.BENCH_VERBOSE) {
-        const d = await call('GET', `/v1/deployments/${dep.id}`);
-        const t0 = Date.parse(d.created_at);
-        console.log(
-          `${app} ${page}: ${ms.toFixed(0)} ms; ${d.steps.map((st) => `${st.status}+${Date.parse(st.at) - t0}`).join(' ')}`,
-        );
-      }
-      return ms;
-    }
-    const d = await call('GET', `/v1/deployments/${dep.id}`);
-    if (['failed', 'rolled_back', 'cancelled'].includes(d.status))
-      throw new Error(`deploy ${d.status}: ${d.reason}`);
-    await sleep(5);
-  }
-}
-const pct = (xs, p) =>
-  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
+const deploy = (app, img, page) => timedDeploy({ call, get }, app, img.reference, page);
 const fmt = (ms) => `${ms.toFixed(0)} ms`;
 
 const health = { path: '/', interval: '1s', timeout: '1s' };
@@ -132,7 +88,7 @@ for (let i = 0; i < COLD; i++) {
     resources: { memory: '32m', cpu: '0.1' },
     health_check: health,
   });
-  cold.push(await timedDeploy(app, await image(`cold${i}`), `cold${i}`));
+  cold.push(await deploy(app, await image(`cold${i}`), `cold${i}`));
 }
 // Warm: both images are on the node after the first two deploys; alternate between them.
 const [a, b] = [await image('warm-a'), await image('warm-b')];
@@ -141,11 +97,10 @@ await call('POST', '/v1/apps', {
   resources: { memory: '32m', cpu: '0.1' },
   health_check: health,
 });
-await timedDeploy('warm', a, 'warm-a');
-await timedDeploy('warm', b, 'warm-b');
+await deploy('warm', a, 'warm-a');
+await deploy('warm', b, 'warm-b');
 const warm = [];
-for (let i = 0; i < WARM; i++)
-  warm.push(await timedDeploy('warm', i % 2 ? b : a, i % 2 ? 'warm-b' : 'warm-a'));
+for (let i = 0; i < WARM; i++) warm.push(await deploy('warm', i % 2 ? b : a, i % 2 ? 'warm-b' : 'warm-a'));
 
 // 20 deploys under load: two keep-alive loops through the edge the whole time.
 let running = true;
@@ -161,7 +116,7 @@ const loops = [0, 1].map(async () => {
 const serving = (await get('warm.localhost')).body === 'warm-a\n' ? 'a' : 'b';
 for (let i = 0; i < DEPLOYS; i++) {
   const next = (i % 2 === 0) === (serving === 'a') ? 'b' : 'a';
-  await timedDeploy('warm', next === 'a' ? a : b, `warm-${next}`);
+  await deploy('warm', next === 'a' ? a : b, `warm-${next}`);
 }
 running = false;
 await Promise.all(loops);
@@ -196,5 +151,5 @@ for (let i = 0; i < 100; i++) {
 up.kill('SIGTERM');
 await new Promise((r) => up.once('exit', r));
 await registry.stop();
-keepAlive.destroy();
+close();
 process.exit(counts.failed.length > 0 ? 1 : 0);

@@ -19,6 +19,14 @@ const LOG_LINE_MAX = 300;
 /** The stored spec's part the health check needs; records without it (older agents) are not checked. */
 const storedCheck = schemas.instanceWireSpec.pick({ port: true, health_check: true });
 
+/** The health check of one instance at `ip`, from its stored (wire) spec; undefined when that carries none. */
+export function healthTargetOf(instanceId: string, spec: unknown, ip: string): HealthTarget | undefined {
+  const parsed = storedCheck.safeParse(spec);
+  if (!parsed.success) return undefined;
+  const { port, health_check: hc } = parsed.data;
+  return { instanceId, ip, port, path: hc.path, intervalMs: hc.interval_ms, timeoutMs: hc.timeout_ms };
+}
+
 /** The health check of each running instance whose stored spec carries one. */
 export async function healthTargets(
   actual: readonly ActualInstance[],
@@ -27,18 +35,9 @@ export async function healthTargets(
   const targets: HealthTarget[] = [];
   for (const a of actual) {
     if (a.state !== 'running') continue;
-    const spec = storedCheck.safeParse(a.spec);
     const ip = (await src.networkOf(a.instanceId))?.ip;
-    if (!spec.success || ip === undefined) continue;
-    const { port, health_check: hc } = spec.data;
-    targets.push({
-      instanceId: a.instanceId,
-      ip,
-      port,
-      path: hc.path,
-      intervalMs: hc.interval_ms,
-      timeoutMs: hc.timeout_ms,
-    });
+    const target = ip === undefined ? undefined : healthTargetOf(a.instanceId, a.spec, ip);
+    if (target !== undefined) targets.push(target);
   }
   return targets;
 }

@@ -30,6 +30,8 @@ export interface ExecutorOptions {
   onProgress?: (instanceId: string) => void;
   /** Called after each successful driver start with how long it took, for the spawn-duration histogram. */
   onSpawned?: (instanceId: string, seconds: number) => void;
+  /** Called once a started instance is recorded, with its desired (wire) spec and address: checks may begin. */
+  onStarted?: (instanceId: string, desired: unknown, ip: string) => void;
   /** The agent's state dir; instance records go to `<stateDir>/instances/<id>.json`. */
   stateDir: string;
   /** Actions carried out at once. Default 4. */
@@ -282,6 +284,7 @@ export class Executor {
       await this.store.remove(instanceId);
       throw e;
     }
+    this.opts.onStarted?.(instanceId, desired, network.ip);
   }
 
   /**

@@ -36,6 +36,17 @@ export class HealthBoard extends EventEmitter<Events> {
     for (const t of targets) if (!this.monitors.has(t.instanceId)) this.add(t);
   }
 
+  /**
+   * Starts checking one instance now, as soon as it started, without waiting for the next sync (which keeps the
+   * monitor as long as the target is the same): a deploy waits on this instance's first healthy answer.
+   */
+  watch(target: HealthTarget): void {
+    const m = this.monitors.get(target.instanceId);
+    if (m !== undefined && m.key === keyOf(target)) return;
+    this.drop(target.instanceId);
+    this.add(target);
+  }
+
   /** The instance's health and the last check's outcome; undefined when it is not checked. */
   health(instanceId: string): { status: HealthStatus; detail: string } | undefined {
     const m = this.monitors.get(instanceId)?.monitor;
