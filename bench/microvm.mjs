@@ -1,7 +1,8 @@
 // Issue 8's figures for the microvm driver: deploy-to-first-200 (QemuDriver.start → first HTTP 200 from the guest)
 // side by side with the lab recipe's raw QEMU boot (MICROVM-LAB.md: its initramfs /init, its ext4 root with an
 // httpd /init, its command line) measured in the same run over the same network path, as a ratio; and host memory
-// per idle VM (QEMU RSS). Interleaved runs (raw, driver, raw, driver, …), medians.
+// per idle VM (QEMU RSS). Also the same start with a volume attached (an ext4 image on a second virtio-blk drive,
+// httpd serving from it). Interleaved runs (raw, driver, driver+volume, raw, …), medians.
 // Needs root (namespaces, TAP) and a built tree: `npm run build`, then `node bench/microvm.mjs`. RUNS=3 by default.
 /* global fetch, AbortSignal -- Node 20 globals the shared ESLint config does not list */
 import { execFileSync, spawn } from 'node:child_process';
@@ -210,14 +211,18 @@ async function rawRun(i) {
 
 const driver = new QemuDriver({ kernelDir, configDriveDir: `/dev/shm/${tag}`, runDir: `/run/${tag}` });
 const image = busyboxTree(join(dir, 'app-image'), { 'www/index.html': 'hello\n' });
-async function driverRun(i) {
-  const n = makeNet(`d${i}`, freeThird());
+// The volume's image is created on its first use (warm-up) and reused by every later run, as on a node.
+const volumeDir = join(dir, 'volume');
+mkdirSync(volumeDir);
+writeFileSync(join(volumeDir, 'index.html'), 'hello from the volume\n');
+async function driverRun(i, withVolume = false) {
+  const n = makeNet(`${withVolume ? 'v' : 'd'}${i}`, freeThird());
   const spec = {
-    instanceId: `${tag}-d${i}`,
+    instanceId: `${tag}-${withVolume ? 'v' : 'd'}${i}`,
     appId: 'bench',
     rootfs: image,
     process: {
-      args: ['httpd', '-f', '-p', '8080', '-h', '/www'],
+      args: ['httpd', '-f', '-p', '8080', '-h', withVolume ? '/srv/www' : '/www'],
       env: ['PATH=/bin'],
       cwd: '/',
       user: { uid: 0, gid: 0 },
@@ -227,7 +232,7 @@ async function driverRun(i) {
     secrets: { SOVEREIGN_KEY: 'topsecret' },
     netnsPath: `/var/run/netns/${n.ns}`,
     network: { ip: n.ip, prefix: 24, gateway: n.gw, mac: n.mac },
-    volumes: [],
+    volumes: withVolume ? [{ source: volumeDir, target: '/srv/www', readOnly: false }] : [],
     logDir: join(dir, 'logs'),
     stateDir: join(dir, 'state'),
   };
@@ -236,6 +241,10 @@ async function driverRun(i) {
   const tStarted = performance.now();
   try {
     const t1 = await firstOk(`http://${n.ip}:8080/`);
+    if (withVolume) {
+      const body = await (await fetch(`http://${n.ip}:8080/`)).text();
+      if (!body.includes('from the volume')) throw new Error(`httpd did not serve the volume: ${body}`);
+    }
     await sleep(3000);
     const s = await driver.stats(h);
     const log = readFileSync(join(spec.logDir, `${spec.instanceId}.log`), 'utf8');
@@ -252,16 +261,21 @@ async function driverRun(i) {
 {
   const t0 = performance.now();
   const warm = await driverRun(0);
+  const warmVol = await driverRun(0, true);
   console.error(
-    `warm-up (includes the one-off ext4 image build): ${Math.round(performance.now() - t0)} ms, first 200 after ${Math.round(warm.ms)} ms`,
+    `warm-up (includes the one-off ext4 image build): ${Math.round(performance.now() - t0)} ms, first 200 after ${Math.round(warm.ms)} ms; with the volume's image creation ${Math.round(warmVol.ms)} ms`,
   );
 }
 const raw = [];
 const drv = [];
+const vol = [];
 for (let i = 1; i <= RUNS; i++) {
   raw.push(await rawRun(i));
   drv.push(await driverRun(i));
-  console.error(`run ${i}: raw ${Math.round(raw.at(-1).ms)} ms, driver ${Math.round(drv.at(-1).ms)} ms`);
+  vol.push(await driverRun(i, true));
+  console.error(
+    `run ${i}: raw ${Math.round(raw.at(-1).ms)} ms, driver ${Math.round(drv.at(-1).ms)} ms, with volume ${Math.round(vol.at(-1).ms)} ms`,
+  );
 }
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const mib = (b) => Math.round((b / 2 ** 20) * 10) / 10;
@@ -272,6 +286,8 @@ const result = {
   rawLabBootToFirst200Ms: Math.round(median(raw.map((r) => r.ms))),
   driverDeployToFirst200Ms: Math.round(median(drv.map((r) => r.ms))),
   driverStartCallMs: Math.round(median(drv.map((r) => r.startMs))),
+  driverWithVolumeToFirst200Ms: Math.round(median(vol.map((r) => r.ms))),
+  driverWithVolumeStartCallMs: Math.round(median(vol.map((r) => r.startMs))),
   driverGuestUptimeAtAppStartMs: Math.round(median(drv.map((r) => r.guestUptimeAtApp))),
   ratio: Math.round((median(drv.map((r) => r.ms)) / median(raw.map((r) => r.ms))) * 100) / 100,
   idleQemuRssMiB: { raw: mib(median(raw.map((r) => r.rss))), driver: mib(median(drv.map((r) => r.rss))) },
@@ -283,6 +299,7 @@ console.log(
     `microvm bench (QEMU ${result.accel}, ${RUNS} interleaved runs, medians; load average ${loadavg})`,
     `  lab recipe, raw QEMU launch → first 200   ${result.rawLabBootToFirst200Ms} ms`,
     `  QemuDriver.start → first 200              ${result.driverDeployToFirst200Ms} ms  (start() itself ${result.driverStartCallMs} ms)`,
+    `  same, one volume attached (1 GiB ext4)    ${result.driverWithVolumeToFirst200Ms} ms  (start() itself ${result.driverWithVolumeStartCallMs} ms)`,
     `  guest uptime when init starts the app     ${result.driverGuestUptimeAtAppStartMs} ms`,
     `  ratio driver / raw                        ${result.ratio}×`,
     `  idle VM host memory (QEMU RSS, 128 MiB)   raw ${result.idleQemuRssMiB.raw} MiB, driver ${result.idleQemuRssMiB.driver} MiB`,

@@ -32,6 +32,11 @@ export const volumeMountSchema = z.object({
   source: z.string().startsWith('/'),
   target: z.string().startsWith('/'),
   readOnly: z.boolean().default(false),
+  /**
+   * Size of the block device a VM runtime backs the volume with (microvm: an ext4 image created on first use).
+   * Read only when that image is created; other drivers ignore it.
+   */
+  sizeBytes: z.number().int().positive().optional(),
 });
 
 /** One file that is the whole program (a WebAssembly module), verified against its digest by the agent. */

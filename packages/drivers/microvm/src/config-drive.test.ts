@@ -15,7 +15,7 @@ const cfg: GuestConfig = {
     user: { uid: 0, gid: 0 },
   },
   secrets: { SOVEREIGN_KEY: "top'secret" },
-  volumes: [{ tag: 'vol0', target: '/data', readOnly: true }],
+  volumes: [{ uuid: '0123456789abcdef0123456789abcdef', target: '/data dir', readOnly: true }],
 };
 
 describe('config drive', () => {
@@ -34,7 +34,9 @@ describe('config drive', () => {
     await mkdir(join(dir, 'x'));
     await mustRun('busybox', ['tar', '-xf', join(dir, 'drive'), '-C', join(dir, 'x')]);
     expect(await readFile(join(dir, 'x', 'secrets', 'SOVEREIGN_KEY'), 'utf8')).toBe("top'secret");
-    expect(await readFile(join(dir, 'x', 'volumes'), 'utf8')).toBe('vol0 /data ro\n');
+    expect(await readFile(join(dir, 'x', 'volumes'), 'utf8')).toBe(
+      '0123456789abcdef0123456789abcdef ro /data dir\n',
+    );
     const config = await mustRun('busybox', [
       'sh',
       '-c',

@@ -13,8 +13,8 @@ export interface GuestConfig {
   network: InstanceNetwork | null;
   process: ProcessSpec;
   secrets: Record<string, string>;
-  /** 9p mount tag → target inside the guest. */
-  volumes: { tag: string; target: string; readOnly: boolean }[];
+  /** Volume drives by ext4 UUID (32 hex digits, as the guest init reads it from the superblock) → target. */
+  volumes: { uuid: string; target: string; readOnly: boolean }[];
 }
 
 /** Where the guest's busybox lives after init copied it into the (per-instance, writable) root. */
@@ -55,7 +55,11 @@ export function guestConfigFiles(cfg: GuestConfig): Map<string, string> {
       '',
     ].join('\n'),
   );
-  files.set('volumes', cfg.volumes.map((v) => `${v.tag} ${v.target} ${v.readOnly ? 'ro' : 'rw'}\n`).join(''));
+  // "<uuid> <ro|rw> <target>": the target last, so `read` gives it the rest of the line, spaces included.
+  files.set(
+    'volumes',
+    cfg.volumes.map((v) => `${v.uuid} ${v.readOnly ? 'ro' : 'rw'} ${v.target}\n`).join(''),
+  );
   for (const [name, value] of Object.entries(cfg.secrets)) files.set(`secrets/${name}`, value);
   return files;
 }
@@ -110,7 +114,7 @@ export async function removeConfigDrive(path: string): Promise<void> {
   await rm(path, { force: true });
 }
 
-/** The guest config for a spec, once the driver has resolved the network and the volume tags. */
+/** The guest config for a spec, once the driver has resolved the network and the volume drives. */
 export function guestConfigOf(
   spec: Pick<InstanceSpec, 'hostname' | 'secrets'> & { process: ProcessSpec },
   network: InstanceNetwork | null,

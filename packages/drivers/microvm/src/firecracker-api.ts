@@ -72,6 +72,8 @@ export interface BootPlan {
   memoryMiB: number;
   rootImage: string;
   configDrive: string;
+  /** Volume images, attached after the config drive as drives vol0, vol1, … */
+  volumes: { path: string; readOnly: boolean }[];
   nic: { tap: string; mac: string } | null;
   /** MMDS V2 contents (config and secrets for apps that read them from 169.254.169.254). */
   metadata: Body;
@@ -101,6 +103,16 @@ export async function bootVm(api: FirecrackerApi, p: BootPlan): Promise<void> {
     is_root_device: false,
     is_read_only: true,
   });
+  for (const [i, v] of p.volumes.entries()) {
+    // Writeback: the guest's flushes become fsyncs of the image (the default, Unsafe, ignores them).
+    await api.put(`/drives/vol${i}`, {
+      drive_id: `vol${i}`,
+      path_on_host: v.path,
+      is_root_device: false,
+      is_read_only: v.readOnly,
+      cache_type: 'Writeback',
+    });
+  }
   if (p.nic !== null) {
     await api.put('/network-interfaces/eth0', {
       iface_id: 'eth0',

@@ -1,4 +1,4 @@
-import { chmod, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import type { InstanceHandle } from '@shellwego/driver-sdk';
@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bootVm, FirecrackerApi, FirecrackerApiError } from './firecracker-api.js';
 import { FirecrackerDriver } from './firecracker-driver.js';
 import { ourLinksIn } from './netns.js';
+import { mustRun } from './run-tool.js';
 import { startFakeFirecracker, type FakeRequest } from './test-firecracker-fake.js';
 import { makeMicrovmTestEnv, newTestPrefix, testDriverOptions, type MicrovmTestEnv } from './test-harness.js';
 
@@ -80,6 +81,10 @@ describe('fake Firecracker API (from firecracker-api.yaml)', () => {
         memoryMiB: 256,
         rootImage: '/i/root.ext4',
         configDrive: '/dev/shm/x.cfg',
+        volumes: [
+          { path: '/v/data/.shellwego-volume.ext4', readOnly: false },
+          { path: '/v/seed/.shellwego-volume.ext4', readOnly: true },
+        ],
         nic: { tap: 'swgtap0', mac: '02:00:00:00:00:02' },
         metadata: { shellwego: { secrets: { SOVEREIGN_KEY: 'topsecret' } } },
       });
@@ -89,11 +94,17 @@ describe('fake Firecracker API (from firecracker-api.yaml)', () => {
         'PUT /machine-config',
         'PUT /drives/rootfs',
         'PUT /drives/config',
+        'PUT /drives/vol0',
+        'PUT /drives/vol1',
         'PUT /network-interfaces/eth0',
         'PUT /mmds/config',
         'PUT /mmds',
         'PUT /actions',
       ]);
+      expect(fake.requests.find((r) => r.path === '/drives/vol1')?.body).toMatchObject({
+        is_read_only: true,
+        path_on_host: '/v/seed/.shellwego-volume.ext4',
+      });
     } finally {
       await api.close();
       await fake.close();
@@ -182,6 +193,104 @@ describe('FirecrackerDriver against the fake binary', () => {
     );
     expect(second).toEqual([]); // destroy removed the log with everything else
   }, 60_000);
+
+  it('attaches volumes as ext4 image drives the API accepts, one writer per volume', async () => {
+    const e = need(env);
+    const d = driver();
+    const data = join(e.dir, 'vol-data');
+    const seed = join(e.dir, 'vol-seed');
+    await mkdir(data);
+    await mkdir(seed);
+    await writeFile(join(seed, 'hello.txt'), 'seeded\n');
+    const volumes = [
+      { source: data, target: '/data', readOnly: false },
+      { source: seed, target: '/srv/seed', readOnly: true, sizeBytes: 64 * 2 ** 20 },
+    ];
+    const spec = e.spec('fcvol', { volumes });
+    const h = await d.start(spec);
+    handles.push(h);
+
+    // The images sit in the source dirs, sparse at their sizes, seeded with the directory's files.
+    const dataImage = join(data, '.shellwego-volume.ext4');
+    const seedImage = join(seed, '.shellwego-volume.ext4');
+    expect((await stat(dataImage)).size).toBe(2 ** 30);
+    expect((await stat(dataImage)).blocks * 512).toBeLessThan(64 * 2 ** 20);
+    expect((await stat(seedImage)).size).toBe(64 * 2 ** 20);
+    expect(await mustRun('debugfs', ['-R', 'cat /hello.txt', seedImage])).toBe('seeded\n');
+
+    // The guest learns which drive is which by filesystem UUID, through the config drive.
+    const uuidOf = async (img: string): Promise<string> =>
+      (/Filesystem UUID:\s*(\S+)/.exec(await mustRun('dumpe2fs', ['-h', img]))?.[1] ?? '').replace(/-/g, '');
+    const cfgVolumes = await mustRun('tar', [
+      '-xOf',
+      join(e.configDriveDir, `${spec.instanceId}.cfg`),
+      'volumes',
+    ]);
+    expect(cfgVolumes).toBe(`${await uuidOf(dataImage)} rw /data\n${await uuidOf(seedImage)} ro /srv/seed\n`);
+
+    // A second instance may not take the writable volume while the first runs; it may share the read-only one.
+    await expect(d.start(e.spec('fcvol2', { volumes: [{ source: data, target: '/data' }] }))).rejects.toThrow(
+      new RegExp(`volume ${data} is in use by another running instance`),
+    );
+    const reader = await d.start(
+      e.spec('fcvol3', { volumes: [{ source: seed, target: '/s', readOnly: true }] }),
+    );
+    handles.push(reader);
+    await d.destroy(reader);
+
+    await d.stop(h, { graceMs: 5000 });
+    const calls = fakeRequestsIn(await readFile(join(spec.logDir, `${spec.instanceId}.log`), 'utf8'));
+    expect(calls.filter((r) => r.status !== 204 && r.method !== 'GET')).toEqual([]);
+    expect(calls.filter((r) => r.path.startsWith('/drives/vol')).map((r) => r.body)).toEqual([
+      {
+        drive_id: 'vol0',
+        path_on_host: dataImage,
+        is_root_device: false,
+        is_read_only: false,
+        cache_type: 'Writeback',
+      },
+      {
+        drive_id: 'vol1',
+        path_on_host: seedImage,
+        is_root_device: false,
+        is_read_only: true,
+        cache_type: 'Writeback',
+      },
+    ]);
+    expect(calls.find((r) => r.path === '/boot-source')?.body).toMatchObject({
+      boot_args: expect.stringContaining('swg.disks=4') as unknown,
+    });
+
+    // Stopped: the volume is free again, and its image is reused as it is (never reformatted).
+    const before = await uuidOf(dataImage);
+    const again = await d.start(e.spec('fcvol2', { volumes: [{ source: data, target: '/data' }] }));
+    handles.push(again);
+    expect(await uuidOf(dataImage)).toBe(before);
+    await d.destroy(again);
+  }, 60_000);
+
+  it('refuses volume specs the guest could not mount, naming the problem', async () => {
+    const e = need(env);
+    const d = driver();
+    const src = join(e.dir, 'vol-bad');
+    await mkdir(src);
+    await expect(
+      d.start(e.spec('fcbad1', { volumes: [{ source: join(e.dir, 'missing'), target: '/d' }] })),
+    ).rejects.toThrow(/volume source .*missing is not a directory/);
+    await expect(
+      d.start(e.spec('fcbad2', { volumes: [{ source: src, target: '/proc/x' }] })),
+    ).rejects.toThrow(/\/proc\/x is where the guest init mounts/);
+    await expect(
+      d.start(
+        e.spec('fcbad3', {
+          volumes: [
+            { source: src, target: '/a' },
+            { source: src, target: '/b' },
+          ],
+        }),
+      ),
+    ).rejects.toThrow(/listed twice/);
+  });
 });
 
 // Real boots need /dev/kvm and a firecracker binary with a virtio-mmio vmlinux; opt in on such hosts.

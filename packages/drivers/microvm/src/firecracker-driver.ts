@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
-import { access, copyFile, link, mkdir, readFile, rm, statfs } from 'node:fs/promises';
+import { access, copyFile, link, mkdir, readFile, readdir, rm, statfs, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   DriverError,
@@ -24,11 +24,18 @@ import { currentKernel, type InstalledKernel } from './kernel.js';
 import { rotateIfLarge } from './logs.js';
 import { bridgeVethToTap, findVeth, networkOf, TAP } from './netns.js';
 import { kernelCmdline } from './qemu-args.js';
-import { cachedRootImage, createInstanceRoot } from './rootfs-image.js';
-import { runTool } from './run-tool.js';
+import { cachedRootImage, createInstanceRoot, recordImageUse } from './rootfs-image.js';
+import { mustRun, runTool } from './run-tool.js';
 import { spawnShim } from './shim.js';
 import { makeHandle, type MicrovmDriverState } from './state.js';
 import { exists, fail, instanceFiles, livePid, sleep, VmLifecycle } from './vm-lifecycle.js';
+import {
+  checkVolumesFree,
+  LOCK_BUSY_EXIT,
+  lockPrefix,
+  prepareVolumes,
+  type AttachedVolume,
+} from './volumes.js';
 
 const TMPFS_MAGIC = 0x01021994;
 const SOCKET_TIMEOUT_MS = 10_000;
@@ -114,7 +121,11 @@ export class FirecrackerDriver extends VmLifecycle implements RuntimeDriver {
     return {
       usable: true,
       version,
-      attributes: { backend: 'firecracker', jailer: String(this.opts.jailer !== undefined) },
+      attributes: {
+        backend: 'firecracker',
+        jailer: String(this.opts.jailer !== undefined),
+        volumes: 'virtio-blk',
+      },
     };
   }
 
@@ -160,8 +171,6 @@ export class FirecrackerDriver extends VmLifecycle implements RuntimeDriver {
     const parsed = instanceSpecSchema.safeParse(input);
     if (!parsed.success) throw fail('INVALID_SPEC', `invalid instance spec: ${parsed.error.message}`);
     const spec = parsed.data;
-    if (spec.volumes.length > 0)
-      throw fail('INVALID_SPEC', 'volumes are not supported by the Firecracker backend yet');
     const kernel = await this.kernel();
     if (kernel === null)
       throw fail('DRIVER_UNAVAILABLE', 'no vmlinux installed: run `shellwego kernel install --vmlinux`');
@@ -184,11 +193,13 @@ export class FirecrackerDriver extends VmLifecycle implements RuntimeDriver {
           `config drive dir ${configDir} is not on tmpfs: secrets would reach a disk`,
         );
       }
+      // A snapshot's drives keep their paths, so restoring one needs the same volumes, prepared the same way.
+      const volumes = await prepareVolumes(spec.volumes, join(spec.stateDir, 'microvm', 'tmp'));
+      await checkVolumesFree(volumes);
       if (snapshotDir === null) {
-        const base = await cachedRootImage(
-          this.opts.imageCacheDir ?? join(spec.stateDir, 'microvm', 'images'),
-          spec.rootfs,
-        );
+        const cacheDir = this.imageCacheOf(st);
+        const base = await cachedRootImage(cacheDir, spec.rootfs);
+        await recordImageUse(cacheDir, base, st.instanceDir);
         await createInstanceRoot(base, this.rootImageOf(st), 'raw');
       } else {
         await createInstanceRoot(join(snapshotDir, 'root.ext4'), this.rootImageOf(st), 'raw');
@@ -205,18 +216,29 @@ export class FirecrackerDriver extends VmLifecycle implements RuntimeDriver {
         st.veth = veth;
         await bridgeVethToTap(spec.netnsPath, veth);
       }
-      const guest = guestConfigOf(spec, network, []);
+      const guest = guestConfigOf(spec, network, volumes);
       await writeConfigDrive(configDir, spec.instanceId, guest);
 
       await rm(apiSock, { force: true });
-      const paths = await this.prepareJail(st, kernel);
+      const paths = await this.prepareJail(st, kernel, volumes);
       const fc = this.command(st, apiSock);
       const command =
         spec.netnsPath === undefined || this.opts.jailer !== undefined
           ? fc
           : ['nsenter', `--net=${spec.netnsPath}`, '--', ...fc];
-      await spawnShim({ command, pidFile: files.pidFile, exitFile: files.exitFile, logPath: st.logPath });
-      await this.waitSocket(st, apiSock);
+      const shim = await spawnShim({
+        command,
+        pidFile: files.pidFile,
+        exitFile: files.exitFile,
+        logPath: st.logPath,
+        prefix: lockPrefix(volumes),
+      });
+      await this.waitSocket(st, apiSock, async () => {
+        if (shim.exitCode() !== LOCK_BUSY_EXIT) return;
+        // Another start took a volume between our check and the spawn: name it.
+        await checkVolumesFree(volumes);
+        throw fail('START_FAILED', `a volume of ${spec.instanceId} is in use by another instance`);
+      });
 
       // MMDS V2 holds the same configuration, secrets included, for apps that read 169.254.169.254.
       const metadata = {
@@ -234,11 +256,12 @@ export class FirecrackerDriver extends VmLifecycle implements RuntimeDriver {
           const plan: BootPlan = {
             kernel: paths.kernel,
             initramfs: paths.initramfs,
-            bootArgs: kernelCmdline(null),
+            bootArgs: kernelCmdline(null, volumes.length),
             vcpus: Math.min(32, Math.max(1, Math.ceil(spec.resources.cpuMilli / 1000))),
             memoryMiB: Math.max(64, Math.ceil(spec.resources.memoryBytes / 2 ** 20)),
             rootImage: paths.rootImage,
             configDrive: paths.configDrive,
+            volumes: paths.volumes,
             nic: network === null ? null : { tap: TAP, mac: network.mac },
             metadata,
           };
@@ -300,12 +323,19 @@ export class FirecrackerDriver extends VmLifecycle implements RuntimeDriver {
   /**
    * Without a jailer the VMM sees host paths. With one, every file must be inside the chroot: kernel and root are
    * hard-linked (copied across filesystems), the config drive goes into a tmpfs mounted in the chroot so the
-   * secrets stay off disk.
+   * secrets stay off disk. Volume images are bind-mounted (a copy would not persist), and handed to the jail's uid.
    */
   private async prepareJail(
     st: MicrovmDriverState,
     kernel: Kernel,
-  ): Promise<{ kernel: string; initramfs: string; rootImage: string; configDrive: string }> {
+    volumes: readonly AttachedVolume[],
+  ): Promise<{
+    kernel: string;
+    initramfs: string;
+    rootImage: string;
+    configDrive: string;
+    volumes: { path: string; readOnly: boolean }[];
+  }> {
     const chroot = this.chrootOf(st);
     const j = this.opts.jailer;
     if (chroot === null || j === undefined) {
@@ -314,6 +344,7 @@ export class FirecrackerDriver extends VmLifecycle implements RuntimeDriver {
         initramfs: kernel.initramfs,
         rootImage: this.rootImageOf(st),
         configDrive: st.configDrive,
+        volumes: volumes.map((v) => ({ path: v.image, readOnly: v.readOnly })),
       };
     }
     await mkdir(join(chroot, 'cfg'), { recursive: true });
@@ -325,17 +356,31 @@ export class FirecrackerDriver extends VmLifecycle implements RuntimeDriver {
     };
     await runTool('mount', ['-t', 'tmpfs', '-o', 'size=1m,mode=0700', 'tmpfs', join(chroot, 'cfg')]);
     await runTool('chown', [`${j.uid}:${j.gid}`, join(chroot, 'cfg')]);
+    const jailed: { path: string; readOnly: boolean }[] = [];
+    for (const [i, v] of volumes.entries()) {
+      const at = join(chroot, `vol${i}.ext4`);
+      await writeFile(at, '');
+      await mustRun('mount', ['--bind', ...(v.readOnly ? ['-o', 'ro'] : []), v.image, at]);
+      if (!v.readOnly) await mustRun('chown', [`${j.uid}:${j.gid}`, v.image]);
+      jailed.push({ path: `/vol${i}.ext4`, readOnly: v.readOnly });
+    }
     return {
       kernel: await place(kernel.vmlinux, 'vmlinux'),
       initramfs: await place(kernel.initramfs, 'initramfs.cpio.gz'),
       rootImage: await place(this.rootImageOf(st), 'root.ext4'),
       configDrive: await place(st.configDrive, 'cfg/config.tar'),
+      volumes: jailed,
     };
   }
 
-  private async waitSocket(st: MicrovmDriverState, apiSock: string): Promise<void> {
+  private async waitSocket(
+    st: MicrovmDriverState,
+    apiSock: string,
+    checkShim: () => Promise<void>,
+  ): Promise<void> {
     const deadline = Date.now() + SOCKET_TIMEOUT_MS;
     while (Date.now() < deadline) {
+      await checkShim();
       if (await exists(instanceFiles(st.instanceDir).exitFile)) {
         const tail = (await readFile(st.logPath, 'utf8').catch(() => '')).slice(-800).trim();
         throw fail('START_FAILED', `firecracker exited at once: ${tail || 'no output'}`);
@@ -405,6 +450,7 @@ export class FirecrackerDriver extends VmLifecycle implements RuntimeDriver {
 
   async recover(handle: InstanceHandle): Promise<boolean> {
     const st = this.parse(handle);
+    await this.pruneImages(st);
     if ((await livePid(st)) === null) return false;
     const api = new FirecrackerApi(this.apiSocket(st));
     try {
@@ -428,10 +474,17 @@ export class FirecrackerDriver extends VmLifecycle implements RuntimeDriver {
     const chroot = this.chrootOf(st);
     if (chroot === null) return;
     await runTool('umount', ['-l', join(chroot, 'cfg')]).catch(() => undefined);
+    for (const f of await readdir(chroot).catch(() => [] as string[])) {
+      if (/^vol\d+\.ext4$/.test(f)) await runTool('umount', ['-l', join(chroot, f)]).catch(() => undefined);
+    }
     await rm(join(chroot, '..'), { recursive: true, force: true });
   }
 
   protected rootImageOf(st: MicrovmDriverState): string {
     return join(st.instanceDir, 'root.ext4');
+  }
+
+  protected imageCacheOf(st: MicrovmDriverState): string {
+    return this.opts.imageCacheDir ?? join(st.instanceDir, '..', 'images');
   }
 }

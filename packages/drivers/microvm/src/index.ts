@@ -16,3 +16,4 @@ export { installKernel, currentKernel, type InstalledKernel, type KernelSource }
 export { DRIVER_NAME, type Backend } from './state.js';
 export { MAX_LOG_BYTES } from './logs.js';
 export { DEFAULT_CONFIG_DRIVE_DIR } from './config-drive.js';
+export { VOLUME_IMAGE_NAME, DEFAULT_VOLUME_BYTES } from './volumes.js';

@@ -3,7 +3,10 @@ import { basename, join } from 'node:path';
 import { GUEST_INIT } from './guest-init.js';
 import { mustRun } from './run-tool.js';
 
-/** Virtio and 9p drivers the guest init loads; their dependencies are added from each module's .modinfo. */
+/**
+ * Drivers the guest init loads; their dependencies are added from each module's .modinfo. ext4 (root and volumes)
+ * is built into Debian's cloud kernel, so it resolves to nothing there; listed for kernels that ship it as a module.
+ */
 export const GUEST_MODULES = [
   'virtio_mmio',
   'virtio_pci',
@@ -11,11 +14,11 @@ export const GUEST_MODULES = [
   'virtio_net',
   'virtio_console',
   'virtio-rng',
-  '9pnet_virtio',
-  '9p',
+  'ext4',
 ] as const;
 
-const APPLETS = [
+/** Busybox applets the guest init uses (part of the initramfs key in kernel.ts). */
+export const APPLETS = [
   'sh',
   'mount',
   'umount',
@@ -40,6 +43,8 @@ const APPLETS = [
   'find',
   'cut',
   'dd',
+  'hexdump',
+  'touch',
 ];
 
 const norm = (name: string): string => name.replace(/-/g, '_');
@@ -59,8 +64,8 @@ async function indexModules(dir: string): Promise<Map<string, string>> {
 }
 
 /**
- * The wanted modules plus their dependencies, dependencies first. Modules the kernel lacks are skipped (9p is
- * optional: without it volumes cannot be mounted, which the init reports on the console).
+ * The wanted modules plus their dependencies, dependencies first. Modules the kernel lacks (or has built in) are
+ * skipped.
  */
 export async function resolveModules(moduleDir: string, wanted: readonly string[]): Promise<string[]> {
   const index = await indexModules(moduleDir);

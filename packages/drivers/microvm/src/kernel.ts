@@ -3,7 +3,7 @@ import { copyFile, mkdir, readFile, readdir, rename, rm, stat, writeFile } from 
 import { join } from 'node:path';
 import { request } from 'undici';
 import { GUEST_INIT } from './guest-init.js';
-import { buildInitramfs, GUEST_MODULES, resolveModules } from './initramfs.js';
+import { APPLETS, buildInitramfs, GUEST_MODULES, resolveModules } from './initramfs.js';
 import { mustRun, runTool } from './run-tool.js';
 
 /**
@@ -24,7 +24,7 @@ export interface InstalledKernel {
   vmlinux: string | null;
   initramfs: string;
   modules: string[];
-  /** Hash of the guest init and module list the initramfs was built from; a new driver version rebuilds it. */
+  /** Hash of the guest init, applets and module list the initramfs was built from; a new driver version rebuilds it. */
   initramfsKey?: string;
 }
 
@@ -64,7 +64,12 @@ export async function installKernel(opts: {
 }
 
 const initramfsKeyOf = (modules: readonly string[]): string =>
-  createHash('sha256').update(GUEST_INIT).update(modules.join('\n')).digest('hex').slice(0, 16);
+  createHash('sha256')
+    .update(GUEST_INIT)
+    .update(APPLETS.join(' '))
+    .update(modules.join('\n'))
+    .digest('hex')
+    .slice(0, 16);
 
 /** An installed kernel, with its initramfs rebuilt when the guest init changed since it was built. */
 async function readManifest(dir: string): Promise<InstalledKernel | null> {

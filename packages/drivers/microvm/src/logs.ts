@@ -12,7 +12,10 @@ export async function* readLogLines(path: string, opts: LogOptions): AsyncGenera
     yield { stream: 'stdout', line: text.replace(/\r$/, ''), at: readAt };
 }
 
-/** The app's exit code as the guest init printed it on the console, if it did. */
+/**
+ * The app's exit code as the guest init printed it on the console, if it did; or the code init reports when it could
+ * not start the app at all (a volume or the root that would not mount).
+ */
 export async function appExitCodeFromLog(path: string): Promise<number | null> {
   const fh = await open(path, 'r').catch(() => null);
   if (fh === null) return null;
@@ -21,7 +24,11 @@ export async function appExitCodeFromLog(path: string): Promise<number | null> {
     const len = Math.min(size, 64 * 1024);
     const buf = Buffer.alloc(len);
     await fh.read(buf, 0, len, size - len);
-    const all = [...buf.toString('utf8').matchAll(/shellwego-init: app exited with code (\d+)/g)];
+    const all = [
+      ...buf
+        .toString('utf8')
+        .matchAll(/shellwego-init: (?:app exited with code|boot failed, exit code) (\d+)/g),
+    ];
     const last = all.at(-1)?.[1];
     return last === undefined ? null : Number(last);
   } finally {

@@ -39,6 +39,24 @@ describe('qemu command line', () => {
     expect(a).toContain('-nic none');
   });
 
+  it('attaches volumes as raw virtio-blk drives, read-only when asked, and tells the guest the drive count', () => {
+    const a = qemuArgs({
+      ...launch,
+      volumes: [
+        { image: '/v/data/.shellwego-volume.ext4', readOnly: false },
+        { image: '/v/seed/.shellwego-volume.ext4', readOnly: true },
+      ],
+    }).join(' ');
+    expect(a).toContain(
+      '-drive id=vol0,file=/v/data/.shellwego-volume.ext4,format=raw,if=none,cache=writeback,discard=unmap -device virtio-blk-device,drive=vol0',
+    );
+    expect(a).toContain(
+      '-drive id=vol1,file=/v/seed/.shellwego-volume.ext4,format=raw,if=none,cache=writeback,readonly=on -device virtio-blk-device,drive=vol1',
+    );
+    expect(a).toContain('swg.disks=4');
+    expect(qemuArgs(launch).join(' ')).toContain('swg.disks=2');
+  });
+
   it('reads the host TSC rate from /proc/cpuinfo', () => {
     expect(hostTscKhz('cpu MHz\t\t: 2096.042\n')).toBe(2096042);
     expect(hostTscKhz('nothing')).toBeNull();

@@ -16,7 +16,8 @@ export interface QemuLaunch {
   ctlSocket: string;
   /** TAP inside the instance's namespace, with the guest's MAC; null = no NIC. */
   nic: { tap: string; mac: string } | null;
-  volumes: { tag: string; source: string; readOnly: boolean }[];
+  /** Volume images (ext4), attached after the root and config drives. */
+  volumes: { image: string; readOnly: boolean }[];
   /** Host TSC in kHz, needed under TCG (see tscKhz). */
   tscKhz: number | null;
 }
@@ -30,9 +31,13 @@ export function hostTscKhz(cpuinfo = readFileSync('/proc/cpuinfo', 'utf8')): num
   return mhz === undefined ? null : Math.round(Number.parseFloat(mhz) * 1000);
 }
 
-/** The guest kernel command line: serial console, quiet, no PCI probing on microvm, power off instead of reboot. */
-export function kernelCmdline(tscKhz: number | null): string {
+/**
+ * The guest kernel command line: serial console, quiet, no PCI probing on microvm, power off instead of reboot, and
+ * how many drives the guest init waits for (root + config drive + volumes).
+ */
+export function kernelCmdline(tscKhz: number | null, volumes = 0): string {
   const args = ['console=ttyS0', 'quiet', 'panic=-1', 'reboot=t', 'pci=off', 'i8042.noaux', 'i8042.nokbd'];
+  args.push(`swg.disks=${2 + volumes}`);
   if (tscKhz !== null) args.push(`tsc_early_khz=${tscKhz}`, 'tsc=reliable', 'no_timer_check');
   return args.join(' ');
 }
@@ -68,7 +73,7 @@ export function qemuArgs(l: QemuLaunch): string[] {
     '-initrd',
     l.initramfs,
     '-append',
-    kernelCmdline(l.accel === 'tcg' ? l.tscKhz : null),
+    kernelCmdline(l.accel === 'tcg' ? l.tscKhz : null, l.volumes.length),
     '-chardev',
     `file,id=con0,path=${esc(l.logPath)},append=on`,
     '-serial',
@@ -99,9 +104,10 @@ export function qemuArgs(l: QemuLaunch): string[] {
     a.push('-nic', 'none');
   }
   l.volumes.forEach((v, i) => {
-    const ro = v.readOnly ? ',readonly=on' : '';
-    a.push('-fsdev', `local,id=fs${i},path=${esc(v.source)},security_model=passthrough${ro}`);
-    a.push('-device', `virtio-9p-device,fsdev=fs${i},mount_tag=${v.tag}`);
+    // Raw, written in place (the volume's data persists); guest flushes reach the host file (cache=writeback).
+    const ro = v.readOnly ? ',readonly=on' : ',discard=unmap';
+    a.push('-drive', `id=vol${i},file=${esc(v.image)},format=raw,if=none,cache=writeback${ro}`);
+    a.push('-device', `virtio-blk-device,drive=vol${i}`);
   });
   return a;
 }

@@ -17,11 +17,12 @@ import { rotateIfLarge } from './logs.js';
 import { bridgeVethToTap, findVeth, networkOf, restoreVeth, TAP, type VethConfig } from './netns.js';
 import { hostTscKhz, qemuArgs } from './qemu-args.js';
 import { qmpCommand } from './qmp.js';
-import { cachedRootImage, createInstanceRoot } from './rootfs-image.js';
+import { cachedRootImage, createInstanceRoot, recordImageUse } from './rootfs-image.js';
 import { runTool } from './run-tool.js';
 import { spawnShim } from './shim.js';
 import { makeHandle, type MicrovmDriverState } from './state.js';
 import { exists, fail, instanceFiles, livePid, sleep, VmLifecycle } from './vm-lifecycle.js';
+import { checkVolumesFree, LOCK_BUSY_EXIT, lockPrefix, prepareVolumes } from './volumes.js';
 
 const TMPFS_MAGIC = 0x01021994;
 const START_TIMEOUT_MS = 15_000;
@@ -103,7 +104,7 @@ export class QemuDriver extends VmLifecycle implements RuntimeDriver {
         backend: 'qemu',
         accel,
         kernel: kernel.kernel,
-        volumes: hasNinePee(kernel) ? '9p' : 'none',
+        volumes: 'virtio-blk',
       },
     };
   }
@@ -116,9 +117,6 @@ export class QemuDriver extends VmLifecycle implements RuntimeDriver {
     const kernel = await this.kernel();
     if (kernel === null)
       throw fail('DRIVER_UNAVAILABLE', 'no guest kernel installed: run `shellwego kernel install`');
-    if (spec.volumes.length > 0 && !hasNinePee(kernel)) {
-      throw fail('INVALID_SPEC', `volumes need 9p in the guest kernel, which ${kernel.kernel} lacks`);
-    }
     const configDir = this.opts.configDriveDir ?? DEFAULT_CONFIG_DRIVE_DIR;
     const instanceDir = join(spec.stateDir, 'microvm', id);
     const runDir = join(
@@ -155,10 +153,11 @@ export class QemuDriver extends VmLifecycle implements RuntimeDriver {
         );
       }
 
-      const base = await cachedRootImage(
-        this.opts.imageCacheDir ?? join(spec.stateDir, 'microvm', 'images'),
-        spec.rootfs,
-      );
+      const volumes = await prepareVolumes(spec.volumes, join(spec.stateDir, 'microvm', 'tmp'));
+      await checkVolumesFree(volumes);
+      const cacheDir = this.imageCacheOf(st);
+      const base = await cachedRootImage(cacheDir, spec.rootfs);
+      await recordImageUse(cacheDir, base, instanceDir);
       await createInstanceRoot(base, this.rootImageOf(st), 'qcow2');
 
       let network = null;
@@ -174,12 +173,6 @@ export class QemuDriver extends VmLifecycle implements RuntimeDriver {
         st.veth = veth;
         await bridgeVethToTap(spec.netnsPath, veth);
       }
-      const volumes = spec.volumes.map((v, i) => ({
-        tag: `vol${i}`,
-        source: v.source,
-        target: v.target,
-        readOnly: v.readOnly,
-      }));
       await writeConfigDrive(configDir, id, guestConfigOf(spec, network, volumes));
 
       const args = qemuArgs({
@@ -197,13 +190,24 @@ export class QemuDriver extends VmLifecycle implements RuntimeDriver {
         qmpSocket: join(runDir, 'qmp.sock'),
         ctlSocket: join(runDir, 'ctl.sock'),
         nic: network === null ? null : { tap: TAP, mac: network.mac },
-        volumes,
+        volumes: volumes.map((v) => ({ image: v.image, readOnly: v.readOnly })),
         tscKhz: hostTscKhz(),
       });
       const command =
         spec.netnsPath === undefined ? args : ['nsenter', `--net=${spec.netnsPath}`, '--', ...args];
-      await spawnShim({ command, pidFile: files.pidFile, exitFile: files.exitFile, logPath: st.logPath });
-      await this.waitQmp(st, files.exitFile);
+      const shim = await spawnShim({
+        command,
+        pidFile: files.pidFile,
+        exitFile: files.exitFile,
+        logPath: st.logPath,
+        prefix: lockPrefix(volumes),
+      });
+      await this.waitQmp(st, files.exitFile, async () => {
+        if (shim.exitCode() !== LOCK_BUSY_EXIT) return;
+        // Another start took a volume between our check and the spawn: name it.
+        await checkVolumesFree(volumes);
+        throw fail('START_FAILED', `a volume of ${id} is in use by another instance`);
+      });
     } catch (e) {
       const pid = await livePid(st).catch(() => null);
       if (pid !== null) process.kill(pid, 'SIGKILL');
@@ -217,9 +221,14 @@ export class QemuDriver extends VmLifecycle implements RuntimeDriver {
   }
 
   /** QEMU is up once its QMP socket answers; the guest then boots on its own (seconds under TCG). */
-  private async waitQmp(st: MicrovmDriverState, exitFile: string): Promise<void> {
+  private async waitQmp(
+    st: MicrovmDriverState,
+    exitFile: string,
+    checkShim: () => Promise<void>,
+  ): Promise<void> {
     const deadline = Date.now() + START_TIMEOUT_MS;
     while (Date.now() < deadline) {
+      await checkShim();
       if (await exists(exitFile)) {
         const tail = (await readFile(st.logPath, 'utf8').catch(() => '')).slice(-800).trim();
         throw fail('START_FAILED', `QEMU exited at once: ${tail || 'no output'}`);
@@ -240,6 +249,7 @@ export class QemuDriver extends VmLifecycle implements RuntimeDriver {
   /** Live and answering QMP: the same VM, still ours. */
   async recover(handle: InstanceHandle): Promise<boolean> {
     const st = this.parse(handle);
+    await this.pruneImages(st);
     if ((await livePid(st)) === null) return false;
     const status = await qmpCommand(join(st.runDir, 'qmp.sock'), 'query-status').catch(() => null);
     return status !== null;
@@ -276,8 +286,8 @@ export class QemuDriver extends VmLifecycle implements RuntimeDriver {
   protected rootImageOf(st: MicrovmDriverState): string {
     return join(st.instanceDir, 'root.qcow2');
   }
-}
 
-function hasNinePee(kernel: Pick<InstalledKernel, 'modules'>): boolean {
-  return kernel.modules.some((m) => basename(m) === '9p.ko');
+  protected imageCacheOf(st: MicrovmDriverState): string {
+    return this.opts.imageCacheDir ?? join(st.instanceDir, '..', 'images');
+  }
 }

@@ -53,7 +53,7 @@ export function testDriverOptions(prefix: string): {
   };
 }
 
-const APPLETS = ['sh', 'echo', 'sleep', 'httpd', 'cat', 'env', 'id', 'mkdir', 'cp', 'ls'];
+const APPLETS = ['sh', 'echo', 'sleep', 'httpd', 'cat', 'env', 'id', 'mkdir', 'cp', 'ls', 'sync'];
 
 /**
  * Per-run dirs, kernel, and cleanup of everything a test may leave: VMM processes (by the pid files under the run

@@ -15,6 +15,7 @@ import { removeConfigDrive } from './config-drive.js';
 import { appExitCodeFromLog, readLogLines } from './logs.js';
 import { restoreVeth } from './netns.js';
 import { isOurProcess, readProcStats } from './proc-stats.js';
+import { forgetImageUse, pruneRootImages } from './rootfs-image.js';
 import {
   DRIVER_NAME,
   parseHandle,
@@ -26,6 +27,9 @@ import {
 
 const KILL_WAIT_MS = 5_000;
 const POLL_MS = 50;
+/** Pruning reads every ref and image of the cache: once a minute per cache is plenty. */
+const PRUNE_EVERY_MS = 60_000;
+const lastPrune = new Map<string, number>();
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 export function fail(code: DriverErrorCode, message: string, cause?: unknown): DriverError {
@@ -97,6 +101,16 @@ export abstract class VmLifecycle {
   protected abstract releaseBackend(st: MicrovmDriverState): Promise<void>;
   /** The instance's writable root image, removed at stop. */
   protected abstract rootImageOf(st: MicrovmDriverState): string;
+  /** Where the cached ext4 images of image trees live (rootfs-image.ts). */
+  protected abstract imageCacheOf(st: MicrovmDriverState): string;
+
+  /** Deletes cached root images nothing uses any more (policy in rootfs-image.ts); best effort, throttled. */
+  protected async pruneImages(st: MicrovmDriverState): Promise<void> {
+    const cacheDir = this.imageCacheOf(st);
+    if (Date.now() - (lastPrune.get(cacheDir) ?? 0) < PRUNE_EVERY_MS) return;
+    lastPrune.set(cacheDir, Date.now());
+    await pruneRootImages(cacheDir).catch(() => undefined);
+  }
 
   protected parse(handle: InstanceHandle): MicrovmDriverState {
     return parseHandle(handle, this.backend);
@@ -126,6 +140,7 @@ export abstract class VmLifecycle {
         await writeFile(files.resultFile, JSON.stringify(result));
       }
       await this.release(st);
+      await this.pruneImages(st);
     } catch (e) {
       if (e instanceof DriverError) throw e;
       throw fail('STOP_FAILED', `could not stop ${handle.instanceId}: ${(e as Error).message}`, e);
@@ -144,6 +159,7 @@ export abstract class VmLifecycle {
   async destroy(handle: InstanceHandle): Promise<void> {
     const st = this.parse(handle);
     await this.stop(handle, { graceMs: 0 });
+    await forgetImageUse(this.imageCacheOf(st), st.instanceDir);
     await rm(st.instanceDir, { recursive: true, force: true });
     await rm(st.logPath, { force: true });
     await rm(`${st.logPath}.1`, { force: true });
