@@ -306,6 +306,25 @@ describe('api-client against a real control plane', () => {
       [2, false],
       [1, true],
     ]);
+    // Per-app metrics: the traffic an edge reports comes back in the app's steps.
+    await admin.edgeMetrics({
+      apps: [
+        {
+          app: 'deployed',
+          requests: 4,
+          errors: 1,
+          duration_ms_sum: 60,
+          buckets: [0, 0, 4, ...new Array<number>(10).fill(0)],
+        },
+      ],
+    });
+    const metrics = await admin.apps.metrics('deployed', { window: '6h' });
+    expect(metrics).toMatchObject({ window: '6h', step_seconds: 300 });
+    expect(metrics.points).toHaveLength(72);
+    expect(metrics.points.reduce((n, p) => n + p.requests, 0)).toBe(4);
+    expect(metrics.points.reduce((n, p) => n + p.errors, 0)).toBe(1);
+    // A window the server does not know (cast: the type allows only the known ones) names the field.
+    expect((await rejection(admin.apps.metrics('deployed', { window: '2h' as '1h' }))).field).toBe('window');
     const back = await admin.apps.rollback('deployed', 1);
     expect(back).toMatchObject({ release: 3 });
     expect((await rejection(admin.apps.rollback('deployed', 99))).code).toBe('RELEASE_NOT_FOUND');

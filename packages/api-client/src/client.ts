@@ -14,6 +14,8 @@ import type {
   AppCreate,
   AppListQuery,
   AppLogsQuery,
+  AppMetrics,
+  AppMetricsQuery,
   AppPatch,
   AuditListQuery,
   AuditPage,
@@ -40,6 +42,7 @@ import type {
   Deployment,
   DeploymentCreate,
   EdgeRouteTable,
+  EdgeMetricsReport,
   EdgeCertificateList,
   PlatformEvent,
   LogLine,
@@ -178,6 +181,9 @@ export function createClient(options: ClientOptions) {
        */
       logs: (app: string, query: AppLogsQuery = {}): Promise<Items<LogLine>> =>
         t.send({ method: 'GET', path: path`/v1/apps/${app}/logs`, query: { ...query }, auth: true }),
+      /** Requests, 5xx, latency p50/p95 (from the edges) and memory/CPU (from the nodes) per step of `window`. */
+      metrics: (app: string, query: AppMetricsQuery = {}): Promise<AppMetrics> =>
+        t.send({ method: 'GET', path: path`/v1/apps/${app}/metrics`, query: { ...query }, auth: true }),
       /** Deploys release `release` again (default: the one before the current). */
       rollback: (app: string, release?: number): Promise<Deployment> =>
         t.send({
@@ -204,6 +210,9 @@ export function createClient(options: ClientOptions) {
 
     /** The edge's route table (platform admins); edges keep the WebSocket at the same path open. */
     edgeRoutes: (): Promise<EdgeRouteTable> => t.send({ method: 'GET', path: '/v1/edge/routes', auth: true }),
+    /** An edge's traffic per app since its last accepted report (platform admins); 204. */
+    edgeMetrics: (report: EdgeMetricsReport): Promise<void> =>
+      t.send({ method: 'POST', path: '/v1/edge/metrics', body: report, auth: true }),
     /** Every certificate the edges serve, private keys included (platform admins). */
     edgeCertificates: (): Promise<EdgeCertificateList> =>
       t.send({ method: 'GET', path: '/v1/edge/certificates', auth: true }),

@@ -54,6 +54,10 @@ export type PlatformEvent = z.infer<typeof schemas.platformEvent>;
 export type LogLine = z.infer<typeof schemas.logLine>;
 export type EdgeRouteTable = z.infer<typeof schemas.edgeRouteTable>;
 export type EdgeCertificateList = z.infer<typeof schemas.edgeCertificateList>;
+export type EdgeMetricsReport = z.input<typeof schemas.edgeMetricsReport>;
+export type MetricsWindow = z.infer<typeof schemas.metricsWindow>;
+export type AppMetrics = z.infer<typeof schemas.appMetrics>;
+export type AppMetricsPoint = z.infer<typeof schemas.appMetricsPoint>;
 
 export type AuditEntry = z.infer<typeof schemas.auditEntry>;
 export type AuditPage = z.infer<typeof schemas.auditPage>;
@@ -92,6 +96,11 @@ export interface AppLogsQuery {
   tail?: number;
   /** Only this instance of the app. */
   instance?: string;
+}
+
+export interface AppMetricsQuery {
+  /** How far back: 1h (1 min steps, the default), 6h (5 min) or 24h (15 min). */
+  window?: MetricsWindow;
 }
 
 /** The OpenAPI 3.1 document, as served; only its `paths` are typed. */

@@ -111,7 +111,8 @@ describe.skipIf(!isRoot)('the dashboard against a real shellwego up (needs root)
     registry = await startRegistry();
     images.v1 = await talkingImage(registry.host, 'v1');
     images.v2 = await talkingImage(registry.host, 'v2');
-    ({ up, httpPort } = await startLocalUp({ dir, prefix }));
+    // The edge reports its traffic every second rather than every 10 s, so the Metrics tab has it soon.
+    ({ up, httpPort } = await startLocalUp({ dir, prefix, env: { SHELLWEGO_EDGE_METRICS_MS: '1000' } }));
     password = up.password ?? '';
     browser = await chromium.launch({
       executablePath: '/usr/bin/chromium',
@@ -272,12 +273,46 @@ describe.skipIf(!isRoot)('the dashboard against a real shellwego up (needs root)
       ['Scale & env', '08-scale-env'],
       ['Secrets', '09-secrets'],
       ['Domains', '10-domains'],
-      ['Metrics', '11-metrics'],
     ] as const) {
       await page.getByRole('link', { name: tab }).click();
       await page.locator('.panel h2').first().waitFor();
       await shot(name);
     }
+
+    // Metrics from the API: the requests sent through the edge above (and these) show as a total and a chart.
+    for (let i = 0; i < 5; i++) expect(await edge()).toBe('200 v1\n');
+    await page.getByRole('link', { name: 'Metrics' }).click();
+    await page.getByRole('heading', { name: 'Metrics' }).waitFor();
+    const requestsTotal = page.locator('[data-metric="requests-total"]');
+    await until(
+      'the edge-reported requests in the Metrics tab (it refreshes every 10 s)',
+      async () => (Number((await requestsTotal.textContent())?.replace(/,/g, '')) >= 5 ? true : undefined),
+      45_000,
+    );
+    const requestsChart = page.locator('figure.chart', { hasText: 'Requests per minute' });
+    // 60 one-minute steps for the last hour, some of them above zero.
+    const line = (await requestsChart.locator('path.line').getAttribute('d')) ?? '';
+    expect(line.split('L')).toHaveLength(60);
+    expect(await requestsChart.locator('.legend').textContent()).toMatch(/requests: [\d.]+ req\/min/);
+    await page
+      .locator('figure.chart', { hasText: 'Latency at the edge' })
+      // A line, or a dot for a single minute with requests.
+      .locator('path.line, circle.dot')
+      .first()
+      // A flat line has no height, so Playwright calls it hidden: attached is what it can tell.
+      .waitFor({ state: 'attached' });
+    await page.getByLabel('Window').selectOption('6h');
+    await until(
+      'the 6-hour window',
+      async () =>
+        ((await requestsChart.locator('path.line').getAttribute('d')) ?? '').split('L').length === 72
+          ? true
+          : undefined,
+      15_000,
+    );
+    expect(Number((await requestsTotal.textContent())?.replace(/,/g, ''))).toBeGreaterThanOrEqual(5);
+    await page.getByLabel('Window').selectOption('1h');
+    await shot('11-metrics');
     // A secret's value is write-only: after saving, only its name and version show.
     await page.getByRole('link', { name: 'Secrets' }).click();
     await page.getByLabel('Name').fill('API_KEY');

@@ -12,6 +12,8 @@ export type { CertificateStoreOptions } from './tls/certificate-store.js';
 // Rate limiting options (per client address).
 export type { RateLimitOptions } from './proxy/rate-limiter.js';
 
-// The link to the control plane: route table watch and certificate fetches.
+// The link to the control plane: route table watch and certificate fetches; per-app traffic reports.
 export { linkToControlPlane } from './control-plane/link.js';
 export type { ControlPlaneLink, ControlPlaneLinkOptions } from './control-plane/link.js';
+export { reportMetrics } from './control-plane/metrics-reporter.js';
+export type { MetricsReporter, MetricsReporterOptions } from './control-plane/metrics-reporter.js';

@@ -39,6 +39,8 @@ interface EdgeSettings {
   httpPort: number;
   httpsPort: number;
   metricsPort: number;
+  /** How often the worker reports per-app traffic to the control plane (SHELLWEGO_EDGE_METRICS_MS; tests shorten it). */
+  metricsReportMs: number;
 }
 
 function settingsOf(io: Io, flags: EdgeFlags): EdgeSettings {
@@ -56,7 +58,16 @@ function settingsOf(io: Io, flags: EdgeFlags): EdgeSettings {
         ? ports.https
         : parseInteger(flags.httpsPort, '--https-port', 'https-port'),
     metricsPort: parseInteger(flags.metricsPort, '--metrics-port', 'metrics-port'),
+    metricsReportMs: metricsReportMsOf(io.env.SHELLWEGO_EDGE_METRICS_MS),
   };
+}
+
+function metricsReportMsOf(value: string | undefined): number {
+  if (value === undefined || value === '') return 10_000;
+  const ms = parseInteger(value, 'SHELLWEGO_EDGE_METRICS_MS', 'SHELLWEGO_EDGE_METRICS_MS');
+  if (ms < 100 || ms > 3_600_000)
+    throw usageError('SHELLWEGO_EDGE_METRICS_MS: the metrics report interval must be 100 to 3600000 ms');
+  return ms;
 }
 
 /**
@@ -141,11 +152,12 @@ async function runEdgeWorker(io: Io, flags: EdgeFlags, settings: EdgeSettings): 
   });
   process.on('SIGHUP', () => undefined);
   // Imported here so client commands and the primary do not load the proxy.
-  const [{ startEdge, CertificateStore, linkToControlPlane }, worker, { createLogger }] = await Promise.all([
-    import('@shellwego/edge'),
-    import('@shellwego/edge/process'),
-    import('@shellwego/control-plane'),
-  ]);
+  const [{ startEdge, CertificateStore, linkToControlPlane, reportMetrics }, worker, { createLogger }] =
+    await Promise.all([
+      import('@shellwego/edge'),
+      import('@shellwego/edge/process'),
+      import('@shellwego/control-plane'),
+    ]);
   // Told to stop before it had its sockets (the primary is stopping): there is nothing to drain.
   const sockets = await Promise.race([worker.receiveSockets(), stop.then(() => undefined)]);
   if (sockets === undefined) return worker.leaveCluster();
@@ -187,12 +199,22 @@ async function runEdgeWorker(io: Io, flags: EdgeFlags, settings: EdgeSettings): 
     ...(metricsPort === undefined ? {} : { metricsPort }),
   });
   const link = linkToControlPlane({ url: flags.api, token: settings.token, edge, certificates, logger });
+  // Per-app traffic for the API's metrics, with the link's URL and token; a new worker counts from zero.
+  const reporter = reportMetrics({
+    url: flags.api,
+    token: settings.token,
+    registry: edge.metricsRegistry,
+    logger,
+    intervalMs: settings.metricsReportMs,
+  });
 
   const signal = await stop;
   logger.info({ signal }, 'edge worker draining');
   link.close();
   metrics.close();
   await stopWithin(STOP_TIMEOUT_MS, () => edge.close({ drainMs: DRAIN_MS }));
+  // After the drain, so the requests it let finish are in the last report.
+  await reporter.close();
   worker.leaveCluster();
 }
 

@@ -90,6 +90,14 @@ const attacks: Record<string, Attack> = {
   'GET /v1/edge/routes': { expect: 'denied', also: [403] },
   // Every tenant's certificates and keys: the operator's only.
   'GET /v1/edge/certificates': { expect: 'denied', also: [403] },
+  // Traffic reports are the operator's edges' only: a tenant could otherwise inflate another org's metrics.
+  'POST /v1/edge/metrics': {
+    expect: 'denied',
+    body: (b) => ({
+      apps: [{ app: b.app, requests: 1, errors: 1, duration_ms_sum: 1, buckets: new Array(13).fill(0) }],
+    }),
+    also: [403],
+  },
   'GET /v1/audit': { expect: 'denied', query: (b) => `?org=${b.org}` },
   'GET /v1/audit/verify': { expect: 'denied', query: (b) => `?org=${b.org}` },
 };

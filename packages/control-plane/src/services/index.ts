@@ -15,6 +15,7 @@ import { DeploymentService } from './deployments.js';
 import { EdgeRoutesService } from './edge-routes.js';
 import { EventService } from './events.js';
 import { LogBroker } from './logs.js';
+import { MetricsService } from './metrics.js';
 import { RolloutController, defaultRolloutOptions, type RolloutOptions } from './rollout/controller.js';
 import { RolloutSignal } from './rollout/signal.js';
 import { CertificateService, defaultCertificateOptions } from './tls/certificates.js';
@@ -38,6 +39,7 @@ export interface Services {
   deployments: DeploymentService;
   events: EventService;
   logs: LogBroker;
+  metrics: MetricsService;
   edgeRoutes: EdgeRoutesService;
   rollout: RolloutController;
   certificates: CertificateService;
@@ -63,7 +65,8 @@ export async function buildServices(
   const edgeRoutes = new EdgeRoutesService(deps, {
     challenges: () => certificatesRef.current?.challenges() ?? [],
   });
-  const nodeProtocol = new NodeProtocolService(deps, { secrets, signal });
+  const metrics = new MetricsService(deps);
+  const nodeProtocol = new NodeProtocolService(deps, { secrets, signal, metrics });
   const deployments = new DeploymentService(deps, events, signal);
   const certificates = await CertificateService.create(deps, {
     ...defaultCertificateOptions,
@@ -94,6 +97,7 @@ export async function buildServices(
     deployments,
     events,
     logs: new LogBroker(deps),
+    metrics,
     edgeRoutes,
     rollout: new RolloutController(
       deps,

@@ -17,6 +17,7 @@ import type { NodesTable } from '../store/schema.js';
 import type { ReleaseSpec } from './releases.js';
 import type { RolloutSignal } from './rollout/signal.js';
 import type { SecretService } from './secrets.js';
+import type { AppUsage, MetricsService } from './metrics.js';
 
 /** A node silent for this long is `unreachable` (ARCHITECTURE.md "Control plane ↔ agent"). */
 export const NODE_SILENCE_MS = 30_000;
@@ -41,7 +42,7 @@ export class NodeProtocolService {
 
   constructor(
     private readonly deps: Deps,
-    private readonly parts: { secrets: SecretService; signal: RolloutSignal },
+    private readonly parts: { secrets: SecretService; signal: RolloutSignal; metrics?: MetricsService },
   ) {
     // One listener per open watch; a busy node may reconnect, so do not warn at 10.
     this.changes.setMaxListeners(0);
@@ -144,16 +145,28 @@ export class NodeProtocolService {
 
   async reportStatus(node: NodeIdentity, report: NodeStatusReport): Promise<NodeAck> {
     const ack = await this.touch(node, report);
-    for (const appId of await this.recordInstances(node, report)) this.parts.signal.wake(appId);
+    const { changed, usage } = await this.recordInstances(node, report);
+    for (const appId of changed) this.parts.signal.wake(appId);
+    if (usage.size > 0 && this.parts.metrics) {
+      // Metrics are a by-product: losing one sample must never fail the report that keeps the node alive.
+      await this.parts.metrics.recordNodeUsage(node.nodeId, usage).catch((err: unknown) => {
+        this.deps.logger.warn({ err, node: node.nodeId }, 'could not record instance memory and CPU');
+      });
+    }
     return ack;
   }
 
   /**
    * Copies the node's view of its instances onto their rows; rows the control plane stopped and the node no longer
-   * reports are gone for good. Returns the apps whose instances changed, for the rollout controller.
+   * reports are gone for good. Returns the apps whose instances changed, for the rollout controller, and the memory
+   * and CPU the node reported per app, counting only instances the control plane placed on it.
    */
-  private async recordInstances(node: NodeIdentity, report: NodeStatusReport): Promise<Set<string>> {
+  private async recordInstances(
+    node: NodeIdentity,
+    report: NodeStatusReport,
+  ): Promise<{ changed: Set<string>; usage: Map<string, AppUsage> }> {
     const changed = new Set<string>();
+    const usage = new Map<string, AppUsage>();
     await inTransaction(this.deps, async (tx) => {
       const rows = await tx
         .selectFrom('instances')
@@ -172,6 +185,12 @@ export class NodeProtocolService {
             changed.add(row.app_id);
           }
           continue;
+        }
+        if (r.memory_bytes !== undefined || r.cpu_milli !== undefined) {
+          const u = usage.get(row.app_id) ?? { memoryBytes: null, cpuMilli: null };
+          if (r.memory_bytes !== undefined) u.memoryBytes = (u.memoryBytes ?? 0) + r.memory_bytes;
+          if (r.cpu_milli !== undefined) u.cpuMilli = (u.cpuMilli ?? 0) + r.cpu_milli;
+          usage.set(row.app_id, u);
         }
         const port = (JSON.parse(row.spec) as ReleaseSpec).port;
         const next = {
@@ -195,7 +214,7 @@ export class NodeProtocolService {
         changed.add(row.app_id);
       }
     });
-    return changed;
+    return { changed, usage };
   }
 
   private async touch(node: NodeIdentity, report: NodeStatusReport | undefined): Promise<NodeAck> {

@@ -9,6 +9,7 @@ import * as m0002 from './migrations/0002-nodes-protocol.js';
 import { deploymentsMigration } from './migrations/0003-deployments.js';
 import { certificatesMigration } from './migrations/0004-certificates.js';
 import { artifactsMigration } from './migrations/0005-artifacts.js';
+import { appMetricsMigration } from './migrations/0006-app-metrics.js';
 import { withStatementCache } from './statement-cache.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -30,6 +31,7 @@ function migrations(dialect: Dialect): Record<string, Migration> {
     '0003-deployments': deploymentsMigration(dialect),
     '0004-certificates': certificatesMigration(dialect),
     '0005-artifacts': artifactsMigration(dialect),
+    '0006-app-metrics': appMetricsMigration(dialect),
   };
 }
 

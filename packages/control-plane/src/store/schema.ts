@@ -233,6 +233,21 @@ export interface ArtifactsTable {
   created_at: string;
 }
 
+/** lat_0 … lat_12: requests per latency bucket (LATENCY_BUCKETS_MS, then the overflow bucket). */
+export type LatencyColumn = `lat_${0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 | 10 | 11 | 12}`;
+export type AppMetricsTable = {
+  app_id: string;
+  /** Minutes since the epoch. */
+  minute: number;
+  /** `edge` (traffic, added up) or `node:<id>` (memory and CPU, replaced). */
+  source: string;
+  requests: number;
+  errors: number;
+  duration_ms_sum: number;
+  memory_bytes: number | null;
+  cpu_milli: number | null;
+} & Record<LatencyColumn, number>;
+
 export interface Database {
   orgs: OrgsTable;
   users: UsersTable;
@@ -254,4 +269,5 @@ export interface Database {
   events: EventsTable;
   certificates: CertificatesTable;
   artifacts: ArtifactsTable;
+  app_metrics: AppMetricsTable;
 }

@@ -10,3 +10,4 @@ export * from './deployments.js';
 export * from './logs.js';
 export * from './artifacts.js';
 export * from './branding.js';
+export * from './metrics.js';

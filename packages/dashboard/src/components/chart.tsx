@@ -1,5 +1,5 @@
 import { useId } from 'react';
-import { chartPath, niceMax } from '../lib/chart-math.js';
+import { chartPath, chartPoint, niceMax } from '../lib/chart-math.js';
 
 export interface Series {
   name: string;
@@ -15,11 +15,14 @@ export function LineChart({
   unit,
   series,
   format = (v) => String(Math.round(v * 100) / 100),
+  domain,
 }: {
   title: string;
   unit: string;
   series: readonly Series[];
   format?: (v: number) => string;
+  /** The x range to draw (a time window), rather than the points' own; a lone point then shows as a dot. */
+  domain?: readonly [number, number];
 }) {
   const id = useId();
   const W = 320;
@@ -27,8 +30,7 @@ export function LineChart({
   const all = series.flatMap((s) => s.points);
   const xs = all.map((p) => p[0]);
   const ys = all.map((p) => p[1]);
-  const minX = Math.min(...xs);
-  const maxX = Math.max(...xs);
+  const [minX, maxX] = domain ?? [Math.min(...xs), Math.max(...xs)];
   const maxY = niceMax(Math.max(0, ...ys));
   const latest = series.map((s) => `${s.name} ${format(s.points.at(-1)?.[1] ?? 0)} ${unit}`).join(', ');
   return (
@@ -50,15 +52,24 @@ export function LineChart({
                 </text>
               </g>
             ))}
-            {series.map((s, i) => (
-              <path
-                key={s.name}
-                d={chartPath(s.points, { minX, maxX, maxY, left: 30, top: 8, width: W - 30, height: H - 8 })}
-                className="line"
-                style={{ stroke: s.color ?? (i === 0 ? 'var(--primary-text)' : '#6b7280') }}
-                strokeDasharray={i === 0 ? undefined : '4 3'}
-              />
-            ))}
+            {series.map((s, i) => {
+              const frame = { minX, maxX, maxY, left: 30, top: 8, width: W - 30, height: H - 8 };
+              const color = s.color ?? (i === 0 ? 'var(--primary-text)' : '#6b7280');
+              const only = s.points.length === 1 ? s.points[0] : undefined;
+              if (domain !== undefined && only !== undefined) {
+                const { x, y } = chartPoint(only, frame);
+                return <circle key={s.name} cx={x} cy={y} r="2.5" className="dot" style={{ fill: color }} />;
+              }
+              return (
+                <path
+                  key={s.name}
+                  d={chartPath(s.points, frame)}
+                  className="line"
+                  style={{ stroke: color }}
+                  strokeDasharray={i === 0 ? undefined : '4 3'}
+                />
+              );
+            })}
           </svg>
           <ul className="legend">
             {series.map((s, i) => (

@@ -16,14 +16,21 @@ export interface Frame {
   height: number;
 }
 
+/** Where one point lands in the frame, in SVG units. */
+export function chartPoint([x, y]: readonly [number, number], f: Frame): { x: number; y: number } {
+  const spanX = f.maxX - f.minX || 1;
+  return {
+    x: f.left + ((x - f.minX) / spanX) * f.width,
+    y: f.top + (1 - Math.min(y, f.maxY) / (f.maxY || 1)) * f.height,
+  };
+}
+
 /** An SVG path through the points, scaled into the frame (one point draws a flat line). */
 export function chartPath(points: readonly (readonly [number, number])[], f: Frame): string {
   if (points.length === 0) return '';
-  const spanX = f.maxX - f.minX || 1;
-  const at = ([x, y]: readonly [number, number]): string => {
-    const px = f.left + ((x - f.minX) / spanX) * f.width;
-    const py = f.top + (1 - Math.min(y, f.maxY) / (f.maxY || 1)) * f.height;
-    return `${px.toFixed(1)},${py.toFixed(1)}`;
+  const at = (p: readonly [number, number]): string => {
+    const { x, y } = chartPoint(p, f);
+    return `${x.toFixed(1)},${y.toFixed(1)}`;
   };
   const first = points[0];
   if (points.length === 1 && first) {

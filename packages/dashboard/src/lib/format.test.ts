@@ -12,7 +12,7 @@ import {
   toneOf,
   wsUrl,
 } from './format.js';
-import { chartPath, niceMax } from './chart-math.js';
+import { chartPath, chartPoint, niceMax } from './chart-math.js';
 import { matchPath } from './paths.js';
 
 describe('formatting', () => {
@@ -112,5 +112,6 @@ describe('helpers', () => {
     ).toBe('M0.0,50.0L100.0,0.0');
     expect(chartPath([[5, 5]], frame)).toBe('M0,25.0L100,25.0');
     expect(chartPath([], frame)).toBe('');
+    expect(chartPoint([5, 5], frame)).toEqual({ x: 50, y: 25 });
   });
 });

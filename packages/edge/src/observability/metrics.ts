@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { schemas } from '@shellwego/core';
 import type { UpstreamErrorKind } from '../proxy/upstream-errors.js';
 
 interface AppSeries {
@@ -36,7 +37,8 @@ export class EdgeMetrics {
           name: 'shellwego_edge_request_duration_seconds',
           help: 'Time from request start to the end of the response, by app.',
           labelNames: ['app'],
-          buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+          // The bounds the edge reports to the control plane in, so /metrics and the API tell the same story.
+          buckets: schemas.LATENCY_BUCKETS_MS.map((ms) => ms / 1000),
           registers: [registry],
         }),
     );

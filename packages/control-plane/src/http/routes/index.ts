@@ -9,6 +9,7 @@ import { certificateRoutes } from './certificates.js';
 import { logRoutes } from './logs.js';
 import { brandingRoutes } from './branding.js';
 import { accountRoutes } from './account.js';
+import { metricsRoutes } from './metrics.js';
 
 /** Every API route. A route added here is served, documented and covered by the isolation matrix. */
 export const routeTable: readonly AnyRoute[] = [
@@ -19,6 +20,7 @@ export const routeTable: readonly AnyRoute[] = [
   ...appRoutes,
   ...deploymentRoutes,
   ...logRoutes,
+  ...metricsRoutes,
   ...certificateRoutes,
   ...nodeProtocolRoutes,
   ...platformRoutes,
