@@ -110,8 +110,12 @@ export function createClient(options: ClientOptions) {
     password: {
       /** Whether the caller still has the password printed at the first start. */
       status: (): Promise<PasswordStatus> => t.send({ method: 'GET', path: '/v1/me/password', auth: true }),
-      change: (body: PasswordChange): Promise<void> =>
-        t.send({ method: 'POST', path: '/v1/me/password', body, auth: true }),
+      /** Ends every session of the user and adopts the new one the answer carries, as a login would. */
+      change: async (body: PasswordChange): Promise<TokenPair> => {
+        const pair = await t.send<TokenPair>({ method: 'POST', path: '/v1/me/password', body, auth: true });
+        await t.adopt(pair);
+        return pair;
+      },
     },
 
     tokens: {

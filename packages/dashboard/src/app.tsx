@@ -7,7 +7,6 @@ import type { Branding } from './lib/branding.js';
 import { useInterval } from './lib/hooks.js';
 import { Link, matchPath, navigate, usePath } from './lib/router.js';
 import {
-  callApi,
   fetchBranding,
   isSessionOver,
   loadOrg,
@@ -61,7 +60,7 @@ export function App() {
   useEffect(() => {
     if (!loggedIn) return;
     let live = true;
-    Promise.all([client.me(), callApi<{ must_change: boolean }>(client, 'GET', '/v1/me/password')]).then(
+    Promise.all([client.me(), client.password.status()]).then(
       ([m, pw]) => {
         if (!live) return;
         setMe(m);

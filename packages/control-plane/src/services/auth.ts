@@ -67,6 +67,20 @@ export class AuthService {
     return this.issuePair(row.user_id, row.family_id);
   }
 
+  /**
+   * After a password change: every refresh token of the user stops working (sessions elsewhere, perhaps someone
+   * who knew the old password, end when their access token expires), and the caller gets a new session.
+   */
+  async restartSessions(userId: string): Promise<TokenPair> {
+    await this.deps.store.db
+      .updateTable('refresh_tokens')
+      .set({ revoked_at: isoNow(this.deps) })
+      .where('user_id', '=', userId)
+      .where('revoked_at', 'is', null)
+      .execute();
+    return this.issuePair(userId, newId('rtf'));
+  }
+
   private async issuePair(userId: string, familyId: string): Promise<TokenPair> {
     const refresh = newOpaqueToken(REFRESH_TOKEN_PREFIX);
     const now = this.deps.now();

@@ -62,43 +62,6 @@ export function messageOf(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-/**
- * Routes the typed client does not have yet (the first-run password change), over fetch with the same error
- * shape; one refresh and retry on 401, as the client does.
- */
-export async function callApi<T>(
-  client: ApiClient,
-  method: string,
-  path: string,
-  body?: unknown,
-): Promise<T> {
-  const send = (): Promise<Response> => {
-    const headers: Record<string, string> = { accept: 'application/json' };
-    const token = client.credentials().token;
-    if (token) headers.authorization = `Bearer ${token}`;
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    return fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  };
-  let res = await send();
-  if (res.status === 401 && client.credentials().refreshToken) {
-    await client.auth.refresh();
-    res = await send();
-  }
-  const text = await res.text();
-  const json = text === '' ? undefined : (JSON.parse(text) as unknown);
-  if (res.ok) return json as T;
-  const err = (
-    json as { error?: { code?: string; message?: string; field?: string; hint?: string } } | undefined
-  )?.error;
-  throw new ApiError({
-    status: res.status,
-    code: err?.code ?? 'BAD_RESPONSE',
-    message: err?.message ?? `${method} ${path} answered ${res.status}`,
-    field: err?.field,
-    hint: err?.hint,
-  });
-}
-
 export async function fetchBranding(): Promise<Branding> {
   try {
     const res = await fetch('/v1/branding', { headers: { accept: 'application/json' } });

@@ -1,7 +1,6 @@
 import { useState } from 'react';
 import type { FormEvent } from 'react';
 import { usePageTitle, useSession } from '../context.js';
-import { callApi } from '../lib/session.js';
 import { ErrorNote, Field } from '../components/ui.js';
 
 /** The first run: the admin still has the password printed at the first start and picks their own. */
@@ -21,8 +20,9 @@ export function WelcomePage({ onDone }: { onDone: () => void }) {
     }
     setBusy(true);
     setError(undefined);
-    callApi<void>(client, 'POST', '/v1/me/password', { current_password: current, new_password: next }).then(
-      onDone,
+    // The change ends every session of the user; the client adopts (and the session store keeps) the new one.
+    client.password.change({ current_password: current, new_password: next }).then(
+      () => onDone(),
       (err: unknown) => {
         setError(err);
         setBusy(false);

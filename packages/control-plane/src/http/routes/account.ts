@@ -16,12 +16,16 @@ export const accountRoutes = [
   defineRoute({
     method: 'POST',
     url: '/v1/me/password',
-    summary: "Change the caller's password (a session only, not an API token); needs the current one",
+    summary:
+      "Change the caller's password (a session only, not an API token); needs the current one. Every session of " +
+      'the user ends (their refresh tokens stop working); the answer is a new session for the caller',
     tag: 'auth',
     access: 'user',
     body: schemas.passwordChange,
-    response: null,
-    handler: ({ actor, body, services }) =>
-      changePassword(services.deps, actor, body.current_password, body.new_password),
+    response: schemas.tokenPair,
+    handler: async ({ actor, body, services }) => {
+      await changePassword(services.deps, actor, body.current_password, body.new_password);
+      return services.auth.restartSessions(actor.userId);
+    },
   }),
 ];

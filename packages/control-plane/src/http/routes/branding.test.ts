@@ -158,8 +158,14 @@ describe('the dashboard and branding routes of a control plane', () => {
     expect(refused).toBe(401);
   });
 
-  it('asks the first admin to change the printed password, once', async () => {
+  it('asks the first admin to change the printed password, once, and ends the sessions of the old one', async () => {
     const token = await cp.adminToken();
+    // Another session of the same user (a second browser, or whoever else read the printed password).
+    const other = (
+      await request(cp.url, 'POST', '/v1/auth/login', {
+        body: { email: cp.admin.email, password: cp.admin.password },
+      })
+    ).body as { refresh_token: string };
     expect((await request(cp.url, 'GET', '/v1/me/password', { token })).body).toEqual({ must_change: true });
     const wrong = await request(cp.url, 'POST', '/v1/me/password', {
       token,
@@ -176,8 +182,21 @@ describe('the dashboard and branding routes of a control plane', () => {
       token,
       body: { current_password: cp.admin.password, new_password: 'a-new-password-1' },
     });
-    expect(ok.status).toBe(204);
+    expect(ok.status).toBe(200);
+    const fresh = ok.body as { access_token: string; refresh_token: string };
     expect((await request(cp.url, 'GET', '/v1/me/password', { token })).body).toEqual({ must_change: false });
+    // The other session cannot refresh any more; the caller's new one can.
+    const stale = await request(cp.url, 'POST', '/v1/auth/refresh', {
+      body: { refresh_token: other.refresh_token },
+    });
+    expect(stale.status).toBe(401);
+    const renewed = await request(cp.url, 'POST', '/v1/auth/refresh', {
+      body: { refresh_token: fresh.refresh_token },
+    });
+    expect(renewed.status).toBe(200);
+    expect((await request(cp.url, 'GET', '/v1/me', { token: fresh.access_token })).body).toMatchObject({
+      email: cp.admin.email,
+    });
     expect(
       (
         await request(cp.url, 'POST', '/v1/auth/login', {
