@@ -19,6 +19,9 @@ interface Events {
 /** While an instance has never been healthy, it is checked this often (at most), so a deploy waits for its boot,
  * not for the next tick of a 10 s interval (Docker's start interval). */
 export const START_PROBE_MS = 100;
+/** The first checks after a start come sooner still, doubling up to START_PROBE_MS: most apps listen within
+ * milliseconds of their start, and a refused connection costs next to nothing. */
+export const FIRST_PROBE_MS = 10;
 /** ...for at most this long; an instance that never comes up is then checked at its normal interval. */
 export const START_PERIOD_MS = 60_000;
 
@@ -36,6 +39,7 @@ export class HealthMonitor extends EventEmitter<Events> {
   private lastDetail = '';
   private everHealthy = false;
   private startedAt = 0;
+  private checksSinceStart = 0;
   private readonly probe: Probe;
 
   constructor(
@@ -60,6 +64,7 @@ export class HealthMonitor extends EventEmitter<Events> {
     if (this.running) return;
     this.running = true;
     this.startedAt = Date.now();
+    this.checksSinceStart = 0;
     this.schedule(0);
   }
 
@@ -71,6 +76,7 @@ export class HealthMonitor extends EventEmitter<Events> {
 
   /** One check and its effect on the status; what start() runs on every tick. */
   async checkOnce(): Promise<ProbeResult> {
+    this.checksSinceStart++;
     const result = await this.probe.run(this.host, this.spec.timeoutMs);
     this.record(result);
     return result;
@@ -86,7 +92,9 @@ export class HealthMonitor extends EventEmitter<Events> {
 
   private nextDelay(): number {
     const starting = !this.everHealthy && Date.now() - this.startedAt < START_PERIOD_MS;
-    return starting ? Math.min(this.spec.intervalMs, START_PROBE_MS) : this.spec.intervalMs;
+    if (!starting) return this.spec.intervalMs;
+    const ramp = FIRST_PROBE_MS * 2 ** Math.max(0, this.checksSinceStart - 1);
+    return Math.min(this.spec.intervalMs, START_PROBE_MS, ramp);
   }
 
   private record(result: ProbeResult): void {
