@@ -6,6 +6,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { randomInt } from 'node:crypto';
 import {
   closeSync,
+  existsSync,
   mkdirSync,
   mkdtempSync,
   openSync,
@@ -47,6 +48,15 @@ const RSS_INSTANCES = intEnv('BENCH_RSS_INSTANCES', 200);
 // 0 (the default) skips figure 4: running to exhaustion takes long.
 const MAX_INSTANCES = process.env.BENCH_MAX_INSTANCES === '0' ? 0 : intEnv('BENCH_MAX_INSTANCES', 0);
 const PER_APP = 100; // the API's maximum replicas per app
+// Which figures to run: `start`, `plan`, `up` (3 and 4), comma-separated; all by default. A partial run updates only
+// its own figures in bench/results/agent.json.
+const FIGURES = new Set((process.env.BENCH_FIGURES ?? 'start,plan,up').split(',').map((f) => f.trim()));
+for (const f of FIGURES)
+  if (!['start', 'plan', 'up'].includes(f)) {
+    console.error(`bench: BENCH_FIGURES takes start, plan and up (got ${f})`);
+    process.exit(2);
+  }
+const PARTIAL = FIGURES.size < 3;
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const pct = (xs, p) =>
@@ -145,10 +155,12 @@ const image = await pushBusyboxImage(registry.host, 'bench/idle', {
   files: { 'www/index.html': 'hello from busybox\n' },
 });
 const result = {};
+const resultsFile = join(root, 'bench/results/agent.json');
+const earlier = PARTIAL && existsSync(resultsFile) ? JSON.parse(readFileSync(resultsFile, 'utf8')) : {};
 /** Written after every figure, so an interrupted run (figure 4 is long) keeps what it measured. */
 const save = () => {
   mkdirSync(join(root, 'bench/results'), { recursive: true });
-  writeFileSync(join(root, 'bench/results/agent.json'), `${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync(resultsFile, `${JSON.stringify({ ...earlier, ...result }, null, 2)}\n`);
 };
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -164,7 +176,7 @@ const save = () => {
 // NetworkManager, so it sits on the same bridge) and reused by every run. Timed: `runc run -d` until it returns, then
 // the same probe from the host until 2xx. So the baseline pays neither network set-up nor an overlay mount; ours
 // pays both, which is the agent's job. The two alternate, run by run, so drift on the machine hits both alike.
-{
+if (FIGURES.has('start')) {
   const dir = makeDir('start');
   const stateDir = join(dir, 'agent');
   const runtimeDir = join(stateDir, 'runtime');
@@ -336,7 +348,7 @@ const save = () => {
 // 2. One reconcile pass: plan(desired, actual) with 1,000 desired instances, no driver calls. Actual holds 500 equal
 // (running), 150 with a changed spec (→ replace), 100 exited with code 1 (→ restart), and 250 extra (→ stop); 250
 // desired are missing (→ create). Actual specs are separate objects without secret values, as read from disk.
-{
+if (FIGURES.has('plan')) {
   const spec = (i, version = 1) => ({
     app_id: `app_${i % 50}`,
     app_name: `app-${i % 50}`,
@@ -392,7 +404,7 @@ const save = () => {
 // ---------------------------------------------------------------------------------------------------------------
 // 3 and 4. The real agent under `shellwego up`: its RSS with 200 running instances, then (opt-in) more instances in
 // steps of 100 until one fails to start or the cap is reached.
-{
+if (FIGURES.has('up')) {
   const target = Math.max(RSS_INSTANCES, MAX_INSTANCES);
   // A /24 holds 253 instances; figure 4 needs a wider subnet.
   const len = Math.min(24, 32 - Math.ceil(Math.log2(target + 16)));

@@ -13,13 +13,16 @@ import { plan, type DesiredInstance } from '../reconciler/plan.js';
 import { ArtifactCache } from '../resolve/artifacts.js';
 import { Resolver } from '../resolve/resolver.js';
 import { InstanceStore } from '../state/instance-store.js';
+import { runningApps, statsFromRecords } from '../stats/recorded-instances.js';
+import { StatsSampler } from '../stats/stats-sampler.js';
 import { agentConfigSchema, type AgentConfig, type AgentConfigInput } from './config.js';
 import { ControlPlaneClient, type Watch, type WatchMessage } from './control-plane-client.js';
 import { hostResources } from './host-resources.js';
 import { identify } from './identify.js';
 import { LazyNetwork } from './lazy-network.js';
+import { withUsage } from './instance-status.js';
 import { silentLogger, type AgentLogger } from './logger.js';
-import { healthTargets, instanceStatuses } from './status-report.js';
+import { healthTargetOf, healthTargets, instanceStatuses } from './status-report.js';
 
 export interface AgentOptions {
   config: AgentConfigInput;
@@ -54,6 +57,7 @@ interface Parts {
   health: HealthBoard;
   metrics: AgentMetrics;
   logs: LogStreamer;
+  stats: StatsSampler;
   logger: AgentLogger;
 }
 
@@ -106,7 +110,15 @@ export class Agent {
       config.imagesDir ?? join(config.dataDir, 'images'),
       opts.registry === undefined ? {} : { config: opts.registry },
     );
-    const metrics = new AgentMetrics();
+    // Due at 80 % of the pass period: reports follow passes a little irregularly, and a sample just short of a period
+    // old should not wait a whole extra pass.
+    const stats = new StatsSampler({
+      statsOf: statsFromRecords(config.dataDir, drivers),
+      minIntervalMs: Math.floor(config.reconcileMs * 0.8),
+      logger,
+    });
+    const metrics = new AgentMetrics({ usage: () => stats.all() });
+    const health = new HealthBoard();
     // Bound once the agent exists: the executor reports pulls through it.
     const late: { agent?: Agent } = {};
     const executor = new Executor({
@@ -128,10 +140,15 @@ export class Agent {
       stateDir: config.dataDir,
       onProgress: () => late.agent?.requestReport(),
       onSpawned: (_id, seconds) => metrics.spawnDuration.observe(seconds),
+      // Checks start the moment an instance runs, not after the pass's other actions and its report: a deploy's
+      // switch waits on this instance's first healthy answer.
+      onStarted: (id, desired, ip) => {
+        const target = healthTargetOf(id, desired, ip);
+        if (target !== undefined && late.agent?.isStopped() !== true) health.watch(target);
+      },
     });
     const recovered = await executor.recoverAll();
     logger.info({ node_id: nodeId, ...recovered }, 'agent started; re-adopted running instances');
-    const health = new HealthBoard();
     // Reads the executor's records (same directory) to find an instance's driver handle.
     const records = new InstanceStore(config.dataDir);
     const logs = new LogStreamer({
@@ -141,7 +158,7 @@ export class Agent {
       logger,
     });
     const agent = (late.agent = new Agent(
-      { config, client, drivers, executor, health, metrics, logs, logger },
+      { config, client, drivers, executor, health, metrics, logs, stats, logger },
       nodeId,
     ));
     health.on('change', (c) => {
@@ -151,6 +168,11 @@ export class Agent {
     await agent.serveMetrics();
     agent.run();
     return agent;
+  }
+
+  /** Stopping or stopped: no new health checks (stop() ends the running ones). */
+  isStopped(): boolean {
+    return this.stopped;
   }
 
   state(): Readonly<AgentState> {
@@ -268,14 +290,18 @@ export class Agent {
   }
 
   private async report(): Promise<void> {
-    const { executor, health, metrics, client, config, logger, drivers } = this.parts;
+    const { executor, health, metrics, client, config, logger, drivers, stats } = this.parts;
     // Taken first: a pull of a small image may be over before the rest of the report is gathered.
     const busy = executor.inProgress();
     const actual = await executor.actual();
     if (!this.stopped) health.sync(await healthTargets(actual, executor));
     const appOf = new Map((this.desired?.instances ?? []).map((i) => [i.id, i.app_id]));
+    await stats.refresh(runningApps(actual, appOf));
     // Only those still desired: appOf holds the desired ones, and instanceStatuses skips the rest.
-    const instances = await instanceStatuses(actual, busy, executor, health, appOf, executor.startFailures());
+    const instances = withUsage(
+      await instanceStatuses(actual, busy, executor, health, appOf, executor.startFailures()),
+      (id) => stats.usage(id),
+    );
     metrics.countInstances(instances);
     try {
       await client.reportStatus({

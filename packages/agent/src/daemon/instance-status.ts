@@ -31,3 +31,27 @@ export function instanceStatus(
       };
   }
 }
+
+/** The part of a usage sample the report carries (StatsSampler's InstanceUsage). */
+export interface ReportedUsage {
+  memoryBytes: number;
+  cpuMilli: number | undefined;
+}
+
+/**
+ * Adds each running instance's latest usage sample (`memory_bytes`, `cpu_milli`) to its status; an instance without a
+ * sample (just started, stats failing) or not running is left without them, which the protocol reads as unknown.
+ */
+export function withUsage(
+  statuses: NodeInstanceStatus[],
+  usageOf: (instanceId: string) => ReportedUsage | undefined,
+): NodeInstanceStatus[] {
+  for (const s of statuses) {
+    const u = s.state === 'running' ? usageOf(s.id) : undefined;
+    if (u === undefined) continue;
+    // Drivers read kernel counters; rounding keeps an odd VMM figure within the protocol's integers.
+    s.memory_bytes = Math.max(0, Math.round(u.memoryBytes));
+    if (u.cpuMilli !== undefined) s.cpu_milli = u.cpuMilli;
+  }
+  return statuses;
+}

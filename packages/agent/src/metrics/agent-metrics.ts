@@ -1,12 +1,18 @@
 import { readFile } from 'node:fs/promises';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { NodeInstanceStatus } from '@shellwego/core';
+import type { InstanceUsage } from '../stats/stats-sampler.js';
 
 const STATES = ['pending', 'starting', 'running', 'stopping', 'stopped', 'failed'] as const;
 
 export interface AgentMetricsOptions {
   /** PSI file of the node's memory; absent (older kernels, some containers): pressure reads 0. */
   pressureFile?: string;
+  /**
+   * The latest usage sample of each running instance (the agent's StatsSampler), read at each scrape: an instance
+   * that is gone has no sample, so its series disappear with it.
+   */
+  usage?: () => Iterable<InstanceUsage>;
 }
 
 /** The agent's Prometheus metrics, in a registry of their own (no global state shared with other code). */
@@ -52,6 +58,40 @@ export class AgentMetrics {
       registers,
       async collect() {
         this.set(await memoryPressure(pressureFile));
+      },
+    });
+    const usage = opts.usage ?? (() => []);
+    const labelNames = ['instance', 'app'] as const;
+    const labelsOf = (u: InstanceUsage) => ({ instance: u.instanceId, app: u.appId });
+    new Gauge({
+      name: 'shellwego_instance_memory_bytes',
+      help: 'Memory in use by a running instance, as its driver measures it (cgroup, VMM, worker share)',
+      labelNames,
+      registers,
+      collect() {
+        this.reset();
+        for (const u of usage()) this.set(labelsOf(u), u.memoryBytes);
+      },
+    });
+    new Gauge({
+      name: 'shellwego_instance_cpu_milli',
+      help: 'CPU used by a running instance over the last sampling period, in milli-CPU (1000 = one core)',
+      labelNames,
+      registers,
+      collect() {
+        this.reset();
+        for (const u of usage()) if (u.cpuMilli !== undefined) this.set(labelsOf(u), u.cpuMilli);
+      },
+    });
+    new Counter({
+      name: 'shellwego_instance_cpu_seconds_total',
+      help: 'CPU time a running instance used since it started, at the last sample',
+      labelNames,
+      registers,
+      collect() {
+        // The driver's own cumulative counter, re-read at each scrape; it restarts at 0 with the instance.
+        this.reset();
+        for (const u of usage()) this.inc(labelsOf(u), u.cpuUsageNs / 1e9);
       },
     });
   }

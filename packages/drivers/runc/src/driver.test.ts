@@ -162,6 +162,17 @@ describe('runc driver', () => {
     expect(await leftoversOf(join(spec.stateDir, 'runc'), instanceDir, spec.instanceId)).toEqual([]);
   });
 
+  it('fails a start whose overlay cannot be mounted with the reason, leaving no mount behind', async () => {
+    const spec = testEnv().spec('nolower', { rootfs: join(testEnv().dir, 'no-such-image') });
+    await expect(driver.start(spec)).rejects.toMatchObject({
+      code: 'START_FAILED',
+      message: expect.stringMatching(/mounting the bundle failed: mount: .*swg-overlay/) as unknown,
+    });
+    const instanceDir = join(spec.stateDir, 'instances', spec.instanceId);
+    expect(await mountsUnder(instanceDir)).toEqual([]);
+    expect(await leftoversOf(join(spec.stateDir, 'runc'), instanceDir, spec.instanceId)).toEqual([]);
+  });
+
   it('rejects an invalid spec with INVALID_SPEC', async () => {
     const spec = testEnv().spec('bad', { hostname: '' });
     await expect(driver.start(spec)).rejects.toMatchObject({ code: 'INVALID_SPEC' });

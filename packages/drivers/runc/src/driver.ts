@@ -14,10 +14,11 @@ import {
   type RuntimeDriver,
   type StopOptions,
 } from '@shellwego/driver-sdk';
-import { createBundle, instancePaths, removeBundle } from './bundle.js';
+import { fillBundle, instancePaths, prepareBundle, removeBundle } from './bundle.js';
 import { readCgroupStats, readOomKills } from './cgroup-stats.js';
 import { DRIVER_NAME, makeHandle, parseHandle } from './handle.js';
-import { readLogLines, rotateIfLarge } from './logs.js';
+import { LogRotation } from './log-rotation.js';
+import { MAX_LOG_BYTES, readLogLines, rotateIfLarge } from './logs.js';
 import { buildOciConfig } from './oci-config.js';
 import { RuncCli, type RuncState } from './runc-cli.js';
 import { runTool } from './run-tool.js';
@@ -28,10 +29,17 @@ const START_TIMEOUT_MS = 10_000;
 const KILL_TIMEOUT_MS = 5_000;
 const POLL_MS = 50;
 const FAST_POLL_MS = 3;
+const LOG_CHECK_MS = 10_000;
+const ROTATED_LOGS = 2;
 
 export interface RuncDriverOptions {
   /** runc binary; resolved on PATH by default. */
   runc?: string;
+  /** A running container's log is rotated past this size (default MAX_LOG_BYTES), checked every `logCheckMs`. */
+  maxLogBytes?: number;
+  logCheckMs?: number;
+  /** Rotated log files kept beside the live one (`<id>.log.1` newest); default 2. */
+  rotatedLogs?: number;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -59,9 +67,19 @@ export class RuncDriver implements RuntimeDriver {
     mustCreateNetwork: false,
   };
   private readonly runc: string;
+  private readonly maxLogBytes: number;
+  private readonly rotatedLogs: number;
+  private readonly rotation: LogRotation;
 
   constructor(opts: RuncDriverOptions = {}) {
     this.runc = opts.runc ?? 'runc';
+    this.maxLogBytes = opts.maxLogBytes ?? MAX_LOG_BYTES;
+    this.rotatedLogs = opts.rotatedLogs ?? ROTATED_LOGS;
+    this.rotation = new LogRotation({
+      intervalMs: opts.logCheckMs ?? LOG_CHECK_MS,
+      maxBytes: this.maxLogBytes,
+      keep: this.rotatedLogs,
+    });
   }
 
   async fingerprint(): Promise<DriverFingerprint> {
@@ -106,9 +124,13 @@ export class RuncDriver implements RuntimeDriver {
       // Leftovers of an earlier run with the same id would report its exit code as ours.
       await rm(paths.exitFile, { force: true });
       await rm(paths.resultFile, { force: true });
-      await rotateIfLarge(state.logPath);
-      const config = buildOciConfig({ spec, secretsDir: paths.secretsDir, cgroupsPath: cgroupsPathOf(id) });
-      await createBundle(paths, spec, config);
+      await rotateIfLarge(state.logPath, this.maxLogBytes, { keep: this.rotatedLogs });
+      const config = buildOciConfig({
+        spec,
+        secretsDir: paths.secretsDir,
+        cgroupsPath: cgroupsPathOf(id),
+        rootPath: paths.rootfs,
+      });
       await spawnShim({
         runc: this.runc,
         runcRoot: state.runcRoot,
@@ -117,6 +139,8 @@ export class RuncDriver implements RuntimeDriver {
         containerId: id,
         exitFile: paths.exitFile,
         logPath: state.logPath,
+        mounts: await prepareBundle(paths, spec),
+        onMounted: () => fillBundle(paths, spec, config),
       });
       await this.waitStarted(cli, id, paths, state.logPath);
     } catch (e) {
@@ -125,13 +149,15 @@ export class RuncDriver implements RuntimeDriver {
       if (e instanceof DriverError) throw e;
       throw fail('START_FAILED', `could not start ${id}: ${(e as Error).message}`, e);
     }
+    this.rotation.watch(state.logPath);
     return makeHandle(id, state);
   }
 
   /**
-   * Waits for runc to write the pid file (the container exists) or the shim its exit file (runc gave up), with cheap
-   * stats every few ms, then asks `runc state` until the container left `created`. Polling `runc state` alone cost a
-   * runc process per 50 ms step, a good part of an instance's start.
+   * Waits for runc to write the pid file (the container exists) or the shim its exit file (runc gave up), then for
+   * the container to leave `created`, with cheap stats every few ms: running is what `runc state` itself checks, the
+   * recorded init alive and runc's exec fifo gone (`runc start` removes it). `runc state` (a runc process, ~10-30 ms)
+   * is asked only when the shim has seen runc exit, and now and then as the final word.
    */
   private async waitStarted(
     cli: RuncCli,
@@ -140,12 +166,19 @@ export class RuncDriver implements RuntimeDriver {
     logPath: string,
   ): Promise<void> {
     const deadline = Date.now() + START_TIMEOUT_MS;
+    const stateDir = join(cli.root, id);
     let polls = 0;
     while (Date.now() < deadline) {
       const created = await exists(paths.pidFile);
-      const ended = !created && (await exists(paths.exitFile));
-      // Without either file, still ask runc now and then: the files are ours, the truth is runc's.
-      if (created || ended || ++polls % 20 === 0) {
+      if (
+        created &&
+        (await runningPid(join(stateDir, 'state.json'), paths.exitFile)) !== null &&
+        !(await exists(join(stateDir, 'exec.fifo')))
+      )
+        return;
+      const ended = await exists(paths.exitFile);
+      // Otherwise still ask runc now and then: the files are ours, the truth is runc's.
+      if (ended || ++polls % 20 === 0) {
         const s = await cli.state(id);
         if (s !== null && s.status !== 'created') return; // running, or already exited: either way it started
         if (s === null && (ended || (await exists(paths.exitFile)))) {
@@ -163,6 +196,7 @@ export class RuncDriver implements RuntimeDriver {
     const cli = new RuncCli(this.runc, st.runcRoot);
     const paths = instancePaths(st.instanceDir);
     const id = st.containerId;
+    this.rotation.unwatch(st.logPath);
     try {
       let s = await cli.state(id);
       if (s !== null && s.status !== 'stopped') {
@@ -207,7 +241,7 @@ export class RuncDriver implements RuntimeDriver {
     await this.stop(handle, { graceMs: 0 });
     await rm(st.instanceDir, { recursive: true, force: true });
     await rm(st.logPath, { force: true });
-    await rm(`${st.logPath}.1`, { force: true });
+    for (let i = 1; i <= this.rotatedLogs; i++) await rm(`${st.logPath}.${String(i)}`, { force: true });
     // Drop the per-node dirs once their last instance is gone, so a destroyed instance leaves no trace at all.
     await rmdirIfEmpty(join(st.instanceDir, '..'));
     await rmdirIfEmpty(st.runcRoot);
@@ -251,7 +285,9 @@ export class RuncDriver implements RuntimeDriver {
   async recover(handle: InstanceHandle): Promise<boolean> {
     const st = parseHandle(handle);
     const s = await new RuncCli(this.runc, st.runcRoot).state(st.containerId);
-    return s !== null && (s.status === 'running' || s.status === 'created');
+    const alive = s !== null && (s.status === 'running' || s.status === 'created');
+    if (alive) this.rotation.watch(st.logPath);
+    return alive;
   }
 
   async stats(handle: InstanceHandle): Promise<InstanceStats> {
@@ -262,7 +298,7 @@ export class RuncDriver implements RuntimeDriver {
   }
 
   logs(handle: InstanceHandle, opts: LogOptions): AsyncIterable<LogLine> {
-    return readLogLines(parseHandle(handle).logPath, opts);
+    return readLogLines(parseHandle(handle).logPath, opts, this.rotatedLogs);
   }
 }
 

@@ -26,10 +26,17 @@ export interface OciConfigInput {
   /** Host path of the secrets tmpfs, bind-mounted read-only at SECRETS_MOUNT. */
   secretsDir: string;
   cgroupsPath: string;
+  /** The container's root filesystem: absolute, or relative to the bundle; default `rootfs`. */
+  rootPath?: string;
 }
 
 /** The runtime-spec config.json for one instance (reference/OCI.md §6). Pure: the bundle code writes it. */
-export function buildOciConfig({ spec, secretsDir, cgroupsPath }: OciConfigInput): Record<string, unknown> {
+export function buildOciConfig({
+  spec,
+  secretsDir,
+  cgroupsPath,
+  rootPath = 'rootfs',
+}: OciConfigInput): Record<string, unknown> {
   const secretEnv = Object.entries(spec.secrets).map(([k, v]) => `${k}=${v}`);
   const secretKeys = new Set(Object.keys(spec.secrets));
   // Secrets win over image/app env of the same name, and appear once.
@@ -51,7 +58,7 @@ export function buildOciConfig({ spec, secretsDir, cgroupsPath }: OciConfigInput
       rlimits: [{ type: 'RLIMIT_NOFILE', hard: 1024, soft: 1024 }],
       noNewPrivileges: true,
     },
-    root: { path: 'rootfs', readonly: false },
+    root: { path: rootPath, readonly: false },
     hostname: spec.hostname,
     mounts: [
       { destination: '/proc', type: 'proc', source: 'proc' },
