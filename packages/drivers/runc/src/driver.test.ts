@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { InstanceHandle } from '@shellwego/driver-sdk';
 import { driverConformance } from '@shellwego/testkit/vitest';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RuncDriver } from './driver.js';
+import { RuncDriver, ranThenExited } from './driver.js';
 import { runTool } from './run-tool.js';
 import { leftoversOf, makeRuncTestEnv, mountsUnder, type RuncTestEnv } from './test-harness.js';
 
@@ -171,6 +171,53 @@ describe('runc driver', () => {
     const instanceDir = join(spec.stateDir, 'instances', spec.instanceId);
     expect(await mountsUnder(instanceDir)).toEqual([]);
     expect(await leftoversOf(join(spec.stateDir, 'runc'), instanceDir, spec.instanceId)).toEqual([]);
+  });
+
+  it('a process that exits at once started (inspect tells its code); a missing executable is named', async () => {
+    const e = testEnv();
+    const quick = e.spec('quick', {
+      process: {
+        args: ['/bin/sh', '-c', 'echo "boom"; exit 3'],
+        env: ['PATH=/bin'],
+        cwd: '/',
+        user: { uid: 0, gid: 0 },
+      },
+    });
+    const h = await driver.start(quick);
+    handles.push(h);
+    for (let i = 0; i < 100 && (await driver.inspect(h)).state !== 'exited'; i++) await sleep(20);
+    expect(await driver.inspect(h)).toMatchObject({ state: 'exited', exitCode: 3 });
+    // A missing executable: runc fails the start, or (when runc's init got as far as `running` before its exec
+    // failed) the instance exits non-zero at once. Either way the user reads which program is missing.
+    const missing = e.spec('missing', {
+      process: { args: ['/no/such/program'], env: ['PATH=/bin'], cwd: '/', user: { uid: 0, gid: 0 } },
+    });
+    const outcome = await driver.start(missing).then(
+      async (m) => {
+        handles.push(m);
+        for (let i = 0; i < 100 && (await driver.inspect(m)).state !== 'exited'; i++) await sleep(20);
+        const lines: string[] = [];
+        for await (const l of driver.logs(m, { follow: false, signal: new AbortController().signal }))
+          lines.push(l.line);
+        return `exited ${String((await driver.inspect(m)).exitCode)}: ${lines.join('\n')}`;
+      },
+      (err: unknown) => `failed: ${(err as Error).message}`,
+    );
+    expect(outcome).toMatch(/no\/such\/program/);
+    expect(outcome).toMatch(/^(failed|exited [1-9])/);
+  });
+
+  it('tells a process that ran and exited from runc failing to start it', () => {
+    expect(ranThenExited(true, 'boom')).toBe(true);
+    expect(ranThenExited(true, '')).toBe(true);
+    // Gone before runc wrote its pid file: runc never created it.
+    expect(ranThenExited(false, 'boom')).toBe(false);
+    expect(
+      ranThenExited(
+        true,
+        'time="2026-11-30T04:40:00Z" level=error msg="runc run failed: unable to start container process: exec: \\"/x\\": stat /x: no such file or directory"',
+      ),
+    ).toBe(false);
   });
 
   it('rejects an invalid spec with INVALID_SPEC', async () => {

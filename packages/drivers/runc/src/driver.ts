@@ -56,6 +56,16 @@ function fail(
   return new DriverError(DRIVER_NAME, code, message, cause === undefined ? {} : { cause });
 }
 
+/**
+ * Whether a container that is gone by the time its start was checked ran its process (and exited on its own: an
+ * instance that exited, with its code and output, for inspect to report) rather than failed to start. runc writes
+ * the pid file once the container exists; its own failures (a missing executable, a bad mount) end with its error
+ * line, `level=error msg="runc run failed: …"` or `unable to start container process`, in the output.
+ */
+export function ranThenExited(pidFileSeen: boolean, outputTail: string): boolean {
+  return pidFileSeen && !/level=error|runc run failed|unable to start container process/.test(outputTail);
+}
+
 /** Runs each instance as one runc container over an overlay of the shared image tree (ARCHITECTURE.md "Runtime drivers"). */
 export class RuncDriver implements RuntimeDriver {
   readonly name = DRIVER_NAME;
@@ -183,6 +193,8 @@ export class RuncDriver implements RuntimeDriver {
         if (s !== null && s.status !== 'created') return; // running, or already exited: either way it started
         if (s === null && (ended || (await exists(paths.exitFile)))) {
           const tail = (await readFile(logPath, 'utf8').catch(() => '')).slice(-500).trim();
+          // A process that exits at once is gone (and `runc run` has deleted it) before a busy poll saw it run.
+          if (ranThenExited(created || (await exists(paths.pidFile)), tail)) return;
           throw fail('START_FAILED', `runc run for ${id} failed: ${tail || 'no output'}`);
         }
       }
