@@ -301,6 +301,18 @@ describe.skipIf(!isRoot)('the dashboard against a real shellwego up (needs root)
       .first()
       // A flat line has no height, so Playwright calls it hidden: attached is what it can tell.
       .waitFor({ state: 'attached' });
+    // The instance's memory as its node measures it (sampled with each agent pass, every 10 s).
+    const memoryLegend = page
+      .locator('figure.chart', { hasText: 'Memory of all instances' })
+      .locator('.legend');
+    await until(
+      "the instance's memory in the Metrics tab",
+      async () => {
+        const mib = Number(/memory: ([\d.]+) MiB/.exec((await memoryLegend.textContent()) ?? '')?.[1] ?? 0);
+        return mib > 0 ? true : undefined;
+      },
+      45_000,
+    );
     await page.getByLabel('Window').selectOption('6h');
     await until(
       'the 6-hour window',
