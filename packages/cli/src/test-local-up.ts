@@ -1,4 +1,4 @@
-import { freePort, startShellwegoProcess, type ShellwegoProcess } from '@shellwego/testkit';
+import { freePort, runCli, startShellwegoProcess, type ShellwegoProcess } from '@shellwego/testkit';
 // The agent's test helpers for real networks: a free subnet.
 import { freeSubnet } from '../../agent/src/network/test-net.js';
 
@@ -29,4 +29,13 @@ export async function startLocalUp(opts: {
   ];
   const up = await startShellwegoProcess(args, opts.env === undefined ? {} : { env: opts.env });
   return { up, httpPort, httpsPort };
+}
+
+/** `shellwego login` as the first admin with the password `up` printed, for the CLI with HOME=home; throws if refused. */
+export async function loginAsFirstAdmin(up: ShellwegoProcess, home: string): Promise<void> {
+  const login = await runCli(['login', '--url', up.url, '--email', 'admin@shellwego.local'], {
+    env: { HOME: home },
+    input: `${up.password ?? ''}\n`,
+  });
+  if (login.code !== 0) throw new Error(`login as the first admin failed: ${login.stderr}`);
 }

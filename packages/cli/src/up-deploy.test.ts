@@ -19,7 +19,7 @@ import {
 import { dialects } from '@shellwego/testkit/vitest';
 // The agent's test helpers for real networks: unique names, a free subnet, cleanup by prefix.
 import { registerExitCleanup, removeOwned, uniquePrefix } from '../../agent/src/network/test-net.js';
-import { startLocalUp } from './test-local-up.js';
+import { loginAsFirstAdmin, startLocalUp } from './test-local-up.js';
 import { loadLoop, until } from './test-load.js';
 
 const execFileAsync = promisify(execFile);
@@ -90,11 +90,7 @@ describe.skipIf(!isRoot).each(dialects)(
         prefix,
         ...(url === undefined ? {} : { env: { DATABASE_URL: url } }),
       }));
-      const login = await runCli(['login', '--url', up.url, '--email', 'admin@shellwego.local'], {
-        env: { HOME: home },
-        input: `${up.password ?? ''}\n`,
-      });
-      expect(login.code).toBe(0);
+      await loginAsFirstAdmin(up, home);
     });
 
     afterAll(async () => {

@@ -17,7 +17,7 @@ import {
 import { installKernel } from '@shellwego/driver-microvm';
 import { TEST_KERNEL_DIR, filesContaining } from '../../drivers/microvm/src/test-harness.js';
 import { registerExitCleanup, removeOwned, uniquePrefix } from '../../agent/src/network/test-net.js';
-import { startLocalUp } from './test-local-up.js';
+import { loginAsFirstAdmin, startLocalUp } from './test-local-up.js';
 import { until as untilReady } from './test-load.js';
 
 const execFileAsync = promisify(execFile);
@@ -86,11 +86,7 @@ describe.skipIf(!isRoot)('shellwego up runs microVM apps (needs root)', () => {
     images.v1 = await vmImage(registry.host, 'v1\n');
     images.v2 = await vmImage(registry.host, 'v2\n');
     ({ up, httpPort } = await startLocalUp({ dir, prefix }));
-    const login = await runCli(['login', '--url', up.url, '--email', 'admin@shellwego.local'], {
-      env: { HOME: home },
-      input: `${up.password ?? ''}\n`,
-    });
-    expect(login.code).toBe(0);
+    await loginAsFirstAdmin(up, home);
   });
 
   afterAll(async () => {

@@ -23,7 +23,7 @@ import {
   removeOwned,
   uniquePrefix,
 } from '../../agent/src/network/test-net.js';
-import { startLocalUp } from './test-local-up.js';
+import { loginAsFirstAdmin, startLocalUp } from './test-local-up.js';
 import { loadLoop, until } from './test-load.js';
 
 const execFileAsync = promisify(execFile);
@@ -98,11 +98,7 @@ describe.skipIf(!isRoot)(
       );
       registry = await startRegistry();
       ({ up, httpPort } = await startLocalUp({ dir, prefix }));
-      const login = await runCli(['login', '--url', up.url, '--email', 'admin@shellwego.local'], {
-        env: { HOME: home },
-        input: `${up.password ?? ''}\n`,
-      });
-      expect(login.code).toBe(0);
+      await loginAsFirstAdmin(up, home);
     });
 
     afterAll(async () => {

@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTempDir, removeDir, runCli, type CliResult, type ShellwegoProcess } from '@shellwego/testkit';
 import { registerExitCleanup, removeOwned, uniquePrefix } from '../../agent/src/network/test-net.js';
-import { startLocalUp } from './test-local-up.js';
+import { loginAsFirstAdmin, startLocalUp } from './test-local-up.js';
 import { until } from './test-load.js';
 
 const execFileAsync = promisify(execFile);
@@ -98,11 +98,7 @@ describe.skipIf(!isRoot)('shellwego up runs WebAssembly functions (needs root)',
     prefix = await uniquePrefix();
     cancels.push(registerExitCleanup(prefix));
     ({ up, httpPort } = await startLocalUp({ dir, prefix }));
-    const login = await runCli(['login', '--url', up.url, '--email', 'admin@shellwego.local'], {
-      env: { HOME: home },
-      input: `${up.password ?? ''}\n`,
-    });
-    expect(login.code).toBe(0);
+    await loginAsFirstAdmin(up, home);
   });
 
   afterAll(async () => {

@@ -20,6 +20,7 @@ import type { BusyboxImage, RegistryServer, ShellwegoProcess } from '@shellwego/
 // The agent's test helpers for real networks: unique names, a free subnet, cleanup by prefix.
 import { registerExitCleanup, removeOwned, uniquePrefix } from '../../agent/src/network/test-net.js';
 import { startLocalUp } from '../../cli/src/test-local-up.js';
+import { until } from '../../cli/src/test-load.js';
 
 const execFileAsync = promisify(execFile);
 const sh = async (cmd: string, args: string[]): Promise<string> => (await execFileAsync(cmd, args)).stdout;
@@ -38,16 +39,6 @@ const CHROMIUM_ARGS = [
   '--disable-component-update',
   '--disable-sync',
 ];
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
 
 /** One GET through the edge with the app's hostname, as a browser that resolves APP.localhost sends it. */
 function viaEdge(port: number, host: string): Promise<string> {
