@@ -6,6 +6,7 @@ import { controlPlaneConfig } from './config.js';
 import type { ControlPlaneOptions } from './config.js';
 import { openStore } from './store/db.js';
 import { openLeaderLease } from './store/leader-lease.js';
+import { openChangeFeed } from './store/change-feed.js';
 import type { Store, StoreConfig } from './store/db.js';
 import { Envelope } from './services/envelope.js';
 import { loadMasterKey } from './services/master-key.js';
@@ -88,9 +89,16 @@ export async function startControlPlane(
       late.services?.certificates.becameLeader();
     },
   });
+  // Changes fan out to the other control planes of the database (LISTEN/NOTIFY); SQLite has none.
+  const feed = await openChangeFeed(storeConfig, store.db, logger).catch(async (e: unknown) => {
+    await lease.stop();
+    await store.close();
+    throw e;
+  });
   try {
     await checkMasterKey(store, envelope, source);
     const deps: Deps = {
+      feed,
       store,
       envelope,
       logger,
@@ -141,10 +149,12 @@ export async function startControlPlane(
         await http.close();
         await services.certificates.stop();
         await lease.stop();
+        await feed.close();
         await store.close();
       },
     };
   } catch (e) {
+    await feed.close();
     await lease.stop();
     await store.close();
     throw e;

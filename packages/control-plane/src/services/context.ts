@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Role } from '@shellwego/core';
 import type { Database } from '../store/schema.js';
 import type { Store } from '../store/db.js';
+import { localChangeFeed, type ChangeFeed } from '../store/change-feed.js';
 import type { Envelope } from './envelope.js';
 
 export type Db = Kysely<Database> | Transaction<Database>;
@@ -19,6 +20,13 @@ export interface Deps {
    * controller and certificate issuance. Absent: it leads (a single control plane).
    */
   isLeader?: () => boolean;
+  /** How changes reach the other control planes of the database (store/change-feed.ts); absent: there are none. */
+  feed?: ChangeFeed;
+}
+
+/** The feed, or the one that tells nobody. */
+export function feedOf(deps: Deps): ChangeFeed {
+  return deps.feed ?? localChangeFeed;
 }
 
 export function leads(deps: Deps): boolean {

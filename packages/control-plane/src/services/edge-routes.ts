@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { AcmeChallenge, EdgeRoute, EdgeRouteTable } from '@shellwego/core';
 import type { Deps } from './context.js';
+import { feedOf } from './context.js';
 import type { ReleaseSpec } from './releases.js';
 
 /**
@@ -17,17 +18,34 @@ export class EdgeRoutesService {
 
   constructor(
     private readonly deps: Deps,
-    private readonly certificates: { challenges: () => AcmeChallenge[] } = { challenges: () => [] },
+    private readonly certificates: { challenges: () => Promise<AcmeChallenge[]> } = {
+      challenges: () => Promise.resolve([]),
+    },
   ) {
     this.revision = deps.now().getTime();
     this.certificatesRevision = this.revision;
     this.changes.setMaxListeners(0);
+    // Another control plane changed routes, certificates or challenges ('*': it may have, while the feed was away).
+    feedOf(deps).onRemote('edge', (payload) => {
+      const what =
+        payload === '*' ? { certificates: true } : (JSON.parse(payload) as { certificates?: boolean });
+      this.bump(what);
+    });
   }
 
-  /** The routes (or the challenges) changed: bump the revision and wake the edges' watches. */
+  /** The routes (or the challenges) changed: bump the revision, wake the edges' watches here and elsewhere. */
   changed(what: { certificates?: boolean } = {}): void {
-    this.revision++;
-    if (what.certificates) this.certificatesRevision++;
+    this.bump(what);
+    void feedOf(this.deps).announce('edge', JSON.stringify({ certificates: what.certificates === true }));
+  }
+
+  /**
+   * Revisions follow the clock (at least +1), so the tables of several control planes compare: an edge that
+   * reconnects to another one never takes its newer table for an older one.
+   */
+  private bump(what: { certificates?: boolean }): void {
+    this.revision = Math.max(this.revision + 1, this.deps.now().getTime());
+    if (what.certificates) this.certificatesRevision = Math.max(this.certificatesRevision + 1, this.revision);
     this.changes.emit('change');
   }
 
@@ -79,7 +97,7 @@ export class EdgeRoutesService {
     return {
       revision,
       routes,
-      challenges: this.certificates.challenges(),
+      challenges: await this.certificates.challenges(),
       certificates_revision: this.certificatesRevision,
     };
   }

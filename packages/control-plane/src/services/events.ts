@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { PlatformEvent } from '@shellwego/core';
 import type { Actor, Db, Deps } from './context.js';
+import { feedOf } from './context.js';
 import { visibleOrgIds } from './authz.js';
 
 export interface EventInput {
@@ -20,6 +21,11 @@ export class EventService {
 
   constructor(private readonly deps: Deps) {
     this.live.setMaxListeners(0);
+    feedOf(deps).onRemote('event', (payload) => {
+      if (payload === '*') return; // a stream that missed events replays them with ?since on reconnect
+      const { orgId, event } = JSON.parse(payload) as { orgId: string; event: PlatformEvent };
+      this.live.emit('event', orgId, event);
+    });
   }
 
   async publish(ev: EventInput, db: Db = this.deps.store.db): Promise<void> {
@@ -46,6 +52,8 @@ export class EventService {
       at,
     };
     this.live.emit('event', ev.orgId, event);
+    // Streams open on other control planes hear it when (and if) the transaction commits.
+    await feedOf(this.deps).announce('event', JSON.stringify({ orgId: ev.orgId, event }), db);
   }
 
   /** Stored events of the actor's organizations after `since`, oldest first. */

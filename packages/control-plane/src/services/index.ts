@@ -1,4 +1,5 @@
 import type { Deps } from './context.js';
+import { feedOf } from './context.js';
 import { AccessTokens } from './jwt-keys.js';
 import { AuthService } from './auth.js';
 import { OrgService } from './orgs.js';
@@ -58,12 +59,12 @@ export async function buildServices(
 ): Promise<Services> {
   const tokens = await AccessTokens.load(deps);
   const secrets = new SecretService(deps);
-  const signal = new RolloutSignal();
+  const signal = new RolloutSignal(feedOf(deps));
   const events = new EventService(deps);
   // The certificate service is made below (it needs edgeRoutes to announce changes); the table asks it lazily.
   const certificatesRef: { current?: CertificateService } = {};
   const edgeRoutes = new EdgeRoutesService(deps, {
-    challenges: () => certificatesRef.current?.challenges() ?? [],
+    challenges: () => certificatesRef.current?.challenges() ?? Promise.resolve([]),
   });
   const metrics = new MetricsService(deps);
   const nodeProtocol = new NodeProtocolService(deps, { secrets, signal, metrics });

@@ -9,7 +9,7 @@ import type {
   NodeStatusReport,
 } from '@shellwego/core';
 import type { Deps } from './context.js';
-import { inTransaction } from './context.js';
+import { feedOf, inTransaction } from './context.js';
 import { appendAudit } from './audit.js';
 import { JOIN_TOKEN_PREFIX, NODE_CREDENTIAL_PREFIX, hashToken, newOpaqueToken } from './tokens.js';
 import { isUniqueViolation } from '../store/db.js';
@@ -46,6 +46,7 @@ export class NodeProtocolService {
   ) {
     // One listener per open watch; a busy node may reconnect, so do not warn at 10.
     this.changes.setMaxListeners(0);
+    feedOf(deps).onRemote('node', (id) => this.changes.emit('change', id));
   }
 
   async register(input: {
@@ -365,13 +366,16 @@ export class NodeProtocolService {
       .executeTakeFirst();
     if (!row) throw new PaasError('NODE_NOT_FOUND', `node ${nodeId} not found`);
     this.changes.emit('change', nodeId);
+    // The node's watch may be open on another control plane.
+    await feedOf(this.deps).announce('node', nodeId);
     return Number(row.revision ?? 0);
   }
 
   /** Calls `listener` whenever the node's desired state changes; returns the unsubscribe function. */
   onChange(nodeId: string, listener: () => void): () => void {
     const fn = (id: string): void => {
-      if (id === nodeId) listener();
+      // '*': the feed lost announcements while reconnecting; every watch sends its state again.
+      if (id === nodeId || id === '*') listener();
     };
     this.changes.on('change', fn);
     return () => {

@@ -58,7 +58,8 @@ export class RolloutController {
 
   start(): void {
     this.parts.signal.listen((appId) => {
-      this.dirty.add(appId);
+      if (appId === '*') this.sweepDue = true;
+      else this.dirty.add(appId);
       this.kick();
     });
     this.timer = setInterval(() => {

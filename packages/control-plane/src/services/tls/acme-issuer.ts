@@ -16,8 +16,9 @@ export interface AcmeSettings {
 
 /** Where HTTP-01 key authorizations are published for the edges to answer `/.well-known/acme-challenge/<token>`. */
 export interface ChallengeBoard {
-  publish(token: string, keyAuthorization: string): void;
-  withdraw(token: string): void;
+  /** Resolves once every control plane's edges can get it (stored, the edges' tables told). */
+  publish(token: string, keyAuthorization: string): Promise<void>;
+  withdraw(token: string): Promise<void>;
 }
 
 export interface AcmeTimings {
@@ -72,13 +73,13 @@ export class AcmeIssuer {
       const challenge = authz.challenges.find((c) => c.type === 'http-01');
       if (!challenge) throw new AcmeIssueError(`the ACME server offers no http-01 challenge for ${hostname}`);
       const keyAuthorization = await client.getChallengeKeyAuthorization(challenge);
-      board.publish(challenge.token, keyAuthorization);
+      await board.publish(challenge.token, keyAuthorization);
       try {
         // No verifyChallenge(): its self-check resolves the name through this host's DNS, which may not see it.
         await client.completeChallenge(challenge);
         await client.waitForValidStatus(challenge);
       } finally {
-        board.withdraw(challenge.token);
+        await board.withdraw(challenge.token);
       }
     }
     const [keyPem, csr] = await acme.crypto.createCsr(

@@ -31,15 +31,15 @@ afterAll(async () => {
  */
 async function startResponder(
   port: number,
-  keyAuthorization: (token: string) => string | undefined,
+  keyAuthorization: (token: string) => Promise<string | undefined>,
 ): Promise<{ server: Server; hold: () => () => void; lie: Set<string> }> {
   let gate: Promise<void> = Promise.resolve();
   const lie = new Set<string>();
   const server = createServer((req, res) => {
     const token = /^\/\.well-known\/acme-challenge\/([^/]+)$/.exec(req.url ?? '')?.[1];
     const host = (req.headers.host ?? '').replace(/:\d+$/, '');
-    void gate.then(() => {
-      const answer = token === undefined ? undefined : keyAuthorization(token);
+    void gate.then(async () => {
+      const answer = token === undefined ? undefined : await keyAuthorization(token);
       if (answer === undefined) res.writeHead(404).end('no such challenge');
       else res.writeHead(200, { 'content-type': 'text/plain' }).end(lie.has(host) ? `${answer}x` : answer);
     });
@@ -118,7 +118,9 @@ describe.each(dialects)('ACME issuance against Pebble on $name', ({ databaseUrl 
       expect(added.body).toMatchObject({ hostname, tls_status: 'pending' });
       // While Pebble validates (held by the responder), the challenge is published for the edges.
       await expect
-        .poll(() => cp.controlPlane.services.certificates.challenges().length, { timeout: 20_000 })
+        .poll(async () => (await cp.controlPlane.services.certificates.challenges()).length, {
+          timeout: 20_000,
+        })
         .toBe(1);
       expect((await domains(app))[0]?.tls_status).toBe('issuing');
     } finally {
@@ -127,7 +129,7 @@ describe.each(dialects)('ACME issuance against Pebble on $name', ({ databaseUrl 
     await expect
       .poll(async () => (await domains(app))[0], { timeout: 30_000 })
       .toMatchObject({ tls_status: 'active', last_acme_error: null });
-    expect(cp.controlPlane.services.certificates.challenges()).toEqual([]);
+    expect(await cp.controlPlane.services.certificates.challenges()).toEqual([]);
 
     const edge = await cp.controlPlane.services.certificates.edgeCertificates();
     const cert = edge.find((c) => c.hostname === hostname)!;

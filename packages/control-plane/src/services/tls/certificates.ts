@@ -20,6 +20,8 @@ import type { AcmeIssuer, ChallengeBoard } from './acme-issuer.js';
  */
 
 export const ACME_NOT_CONFIGURED = 'ACME is not configured';
+/** Challenges in progress are `settings` rows `acme_challenge:<token>` → key authorization (public by design). */
+const CHALLENGE_KEY = 'acme_challenge:';
 const DAY_MS = 24 * 3600 * 1000;
 
 export interface CertificateOptions {
@@ -57,7 +59,6 @@ interface DomainWork {
  * (one at a time per hostname); the store holds each private key sealed with the Envelope.
  */
 export class CertificateService {
-  private readonly board = new Map<string, string>();
   private readonly inFlight = new Map<string, Promise<void>>();
   private readonly failures = new Map<string, { count: number; retryAt: number }>();
   private readonly sweeps = new Set<Promise<void>>();
@@ -79,14 +80,28 @@ export class CertificateService {
     return this.ca.certPem;
   }
 
-  /** The HTTP-01 challenges in progress, for the edges' route table. */
-  challenges(): AcmeChallenge[] {
-    return [...this.board].map(([token, key_authorization]) => ({ token, key_authorization }));
+  /**
+   * The HTTP-01 challenges in progress, for the edges' route table. In the store, not in memory: an edge may watch
+   * a control plane other than the leader that orders the certificate.
+   */
+  async challenges(): Promise<AcmeChallenge[]> {
+    const rows = await this.deps.store.db
+      .selectFrom('settings')
+      .select(['key', 'value'])
+      .where('key', 'like', `${CHALLENGE_KEY}%`)
+      .orderBy('key')
+      .execute();
+    return rows.map((r) => ({ token: r.key.slice(CHALLENGE_KEY.length), key_authorization: r.value }));
   }
 
   /** The key authorization for `token`, if a challenge with it is in progress. */
-  keyAuthorization(token: string): string | undefined {
-    return this.board.get(token);
+  async keyAuthorization(token: string): Promise<string | undefined> {
+    const row = await this.deps.store.db
+      .selectFrom('settings')
+      .select('value')
+      .where('key', '=', `${CHALLENGE_KEY}${token}`)
+      .executeTakeFirst();
+    return row?.value;
   }
 
   /** A domain was added: start on its certificate now rather than at the next sweep. Never throws. */
@@ -255,13 +270,22 @@ export class CertificateService {
   }
 
   private challengeBoard(): ChallengeBoard {
+    const db = this.deps.store.db;
     return {
-      publish: (token, keyAuthorization) => {
-        this.board.set(token, keyAuthorization);
+      publish: async (token, keyAuthorization) => {
+        await db
+          .insertInto('settings')
+          .values({ key: `${CHALLENGE_KEY}${token}`, value: keyAuthorization })
+          .onConflict((oc) => oc.column('key').doUpdateSet({ value: keyAuthorization }))
+          .execute();
         this.options.onChange();
       },
-      withdraw: (token) => {
-        if (this.board.delete(token)) this.options.onChange();
+      withdraw: async (token) => {
+        const gone = await db
+          .deleteFrom('settings')
+          .where('key', '=', `${CHALLENGE_KEY}${token}`)
+          .executeTakeFirst();
+        if (Number(gone.numDeletedRows) > 0) this.options.onChange();
       },
     };
   }
