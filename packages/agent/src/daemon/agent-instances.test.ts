@@ -1,10 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { DesiredInstanceWire, InstanceWireSpec, NodeInstanceStatus } from '@shellwego/core';
-import { RuncDriver } from '@shellwego/driver-runc';
 import {
   makeTempDir,
-  mountsUnder,
   registerRuncExitCleanup,
   removeDir,
   startRegistry,
@@ -13,10 +11,11 @@ import {
 import { pushBusyboxImage, type BusyboxImage } from '@shellwego/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { filesContaining } from '../executor/test-disk.js';
-import { ip, run } from '../network/exec.js';
-import { freeSubnet, ownedBy, registerExitCleanup, removeOwned, uniquePrefix } from '../network/test-net.js';
-import { Agent } from './agent.js';
+import { ip } from '../network/exec.js';
+import { ownedBy, registerExitCleanup, uniquePrefix } from '../network/test-net.js';
+import type { Agent } from './agent.js';
 import { startFakeControlPlane, type FakeControlPlane } from './test-control-plane.js';
+import { removeRuncAgent, startRuncAgent } from './test-agent.js';
 
 const isRoot = process.getuid?.() === 0;
 
@@ -95,30 +94,11 @@ describe.skipIf(!isRoot)('agent running instances from wire specs (needs root)',
       }),
     };
     cp = await startFakeControlPlane();
-    agent = await Agent.start({
-      config: {
-        url: cp.url,
-        joinToken: 'jt',
-        dataDir: join(dir, 'agent'),
-        name: 'agent-run',
-        heartbeatMs: 1000,
-        reconcileMs: 300,
-        bridgeName: `${prefix}br`,
-        cidr: await freeSubnet(),
-        networkPrefix: prefix,
-        metricsPort: 0,
-      },
-      drivers: { container: new RuncDriver() },
-    });
+    agent = await startRuncAgent({ dir, prefix, cp, name: 'agent-run' });
   });
 
   afterAll(async () => {
-    await agent?.stop();
-    const runcRoot = join(dir, 'agent', 'runtime', 'runc');
-    const left = (await run('runc', ['--root', runcRoot, 'list', '-q']).catch(() => '')).split('\n');
-    for (const id of left.filter(Boolean)) await run('runc', ['--root', runcRoot, 'delete', '--force', id]);
-    for (const m of (await mountsUnder(dir)).sort().reverse()) await run('umount', ['-l', m]);
-    await removeOwned(prefix);
+    await removeRuncAgent(agent, dir, prefix);
     await cp?.close();
     await registry?.stop();
     await removeDir(dir);

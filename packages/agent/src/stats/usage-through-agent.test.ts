@@ -1,9 +1,7 @@
 import { join } from 'node:path';
 import type { InstanceWireSpec, NodeInstanceStatus } from '@shellwego/core';
-import { RuncDriver } from '@shellwego/driver-runc';
 import {
   makeTempDir,
-  mountsUnder,
   pushBusyboxImage,
   registerRuncExitCleanup,
   removeDir,
@@ -12,10 +10,10 @@ import {
   type RegistryServer,
 } from '@shellwego/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Agent } from '../daemon/agent.js';
+import type { Agent } from '../daemon/agent.js';
 import { startFakeControlPlane, type FakeControlPlane } from '../daemon/test-control-plane.js';
-import { run } from '../network/exec.js';
-import { freeSubnet, registerExitCleanup, removeOwned, uniquePrefix } from '../network/test-net.js';
+import { removeRuncAgent, startRuncAgent } from '../daemon/test-agent.js';
+import { registerExitCleanup, uniquePrefix } from '../network/test-net.js';
 
 const isRoot = process.getuid?.() === 0;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -51,30 +49,11 @@ describe.skipIf(!isRoot)('instance usage through the agent (needs root)', () => 
       files: { 'www/index.html': 'ok\n' },
     });
     cp = await startFakeControlPlane();
-    agent = await Agent.start({
-      config: {
-        url: cp.url,
-        joinToken: 'jt',
-        dataDir: join(dir, 'agent'),
-        name: 'agent-usage',
-        heartbeatMs: 1000,
-        reconcileMs: 300,
-        bridgeName: `${prefix}br`,
-        cidr: await freeSubnet(),
-        networkPrefix: prefix,
-        metricsPort: 0,
-      },
-      drivers: { container: new RuncDriver() },
-    });
+    agent = await startRuncAgent({ dir, prefix, cp, name: 'agent-usage' });
   });
 
   afterAll(async () => {
-    await agent?.stop();
-    const runcRoot = join(dir, 'agent', 'runtime', 'runc');
-    const left = (await run('runc', ['--root', runcRoot, 'list', '-q']).catch(() => '')).split('\n');
-    for (const id of left.filter(Boolean)) await run('runc', ['--root', runcRoot, 'delete', '--force', id]);
-    for (const m of (await mountsUnder(dir)).sort().reverse()) await run('umount', ['-l', m]);
-    await removeOwned(prefix);
+    await removeRuncAgent(agent, dir, prefix);
     await cp?.close();
     await registry?.stop();
     await removeDir(dir);
