@@ -136,6 +136,7 @@ export class Agent {
         artifacts: new ArtifactCache(join(config.dataDir, 'artifacts'), (digest) => client.artifact(digest)),
         logDir: join(config.dataDir, 'logs'),
         runtimeDir: join(config.dataDir, 'runtime'),
+        volumesDir: join(config.dataDir, 'volumes'),
       }),
       stateDir: config.dataDir,
       onProgress: () => late.agent?.requestReport(),

@@ -1,5 +1,7 @@
+import { chown, mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { InstanceWireSpec } from '@shellwego/core';
-import { instanceSpecSchema, type InstanceSpec } from '@shellwego/driver-sdk';
+import { instanceSpecSchema, type InstanceSpec, type VolumeMount } from '@shellwego/driver-sdk';
 import { resolveProcess, resolveUser, type ImageStore, type StoredImage } from '@shellwego/registry';
 import type { ArtifactCache } from './artifacts.js';
 
@@ -16,6 +18,8 @@ export interface ResolverOptions {
   runtimeDir: string;
   /** Processes an instance may have; the wire spec does not say. Default 1024. */
   pidsLimit?: number;
+  /** Where the node keeps the app volumes, one directory per volume id; without it, specs with volumes fail. */
+  volumesDir?: string;
 }
 
 export interface ResolveHooks {
@@ -63,6 +67,7 @@ export class Resolver implements SpecResolver {
     const user = 'name' in proc.user ? await resolveUser(image.rootfs, proc.user.name) : proc.user;
     return instanceSpecSchema.parse({
       ...this.common(instanceId, wire),
+      volumes: await this.volumes(wire, user),
       rootfs: image.rootfs,
       process: { args: proc.args, env: proc.env, cwd: proc.cwd, user: { uid: user.uid, gid: user.gid } },
     } satisfies InstanceSpec);
@@ -81,6 +86,7 @@ export class Resolver implements SpecResolver {
     const env = { ...wire.env, PORT: String(wire.port) };
     return instanceSpecSchema.parse({
       ...this.common(instanceId, wire),
+      volumes: await this.volumes(wire, { uid: 0, gid: 0 }),
       rootfs: await artifacts.emptyRoot(),
       artifact: { path, digest: wire.image },
       process: {
@@ -90,6 +96,34 @@ export class Resolver implements SpecResolver {
         user: { uid: 0, gid: 0 },
       },
     } satisfies InstanceSpec);
+  }
+
+  /**
+   * Each app volume as a directory of this node (`<volumesDir>/<volume id>`), made on first use and given to the
+   * app's user, so an app that does not run as root can write to it. Its data stays when instances come and go.
+   */
+  private async volumes(wire: InstanceWireSpec, owner: { uid: number; gid: number }): Promise<VolumeMount[]> {
+    const volumes = wire.volumes ?? [];
+    if (volumes.length === 0) return [];
+    const dir = this.opts.volumesDir;
+    if (dir === undefined) throw new Error('this agent keeps no volumes (no volumes directory)');
+    const out: VolumeMount[] = [];
+    for (const v of volumes) {
+      if (!/^[A-Za-z0-9_-]+$/.test(v.id))
+        throw new Error(`volume id ${JSON.stringify(v.id)} is not a plain name`);
+      const source = join(dir, v.id);
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      const made = await mkdir(source, { mode: 0o755 }).then(
+        () => true,
+        (e: unknown) => {
+          if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+          throw e;
+        },
+      );
+      if (made) await chown(source, owner.uid, owner.gid);
+      out.push({ source, target: v.mount_path, readOnly: false, sizeBytes: v.size_bytes });
+    }
+    return out;
   }
 
   /** What every runtime's spec holds whatever it runs. */

@@ -90,7 +90,19 @@ export async function buildServices(
     }),
     secrets,
     domains: new DomainService(deps, { added: (hostname) => certificates.domainAdded(hostname) }),
-    volumes: new VolumeService(deps),
+    // An app's volumes are part of its instances' desired state: their nodes hear of a change at once.
+    volumes: new VolumeService(deps, {
+      appChanged: async (appId) => {
+        const nodes = await deps.store.db
+          .selectFrom('instances')
+          .select('node_id')
+          .distinct()
+          .where('app_id', '=', appId)
+          .where('desired', '=', 'running')
+          .execute();
+        for (const n of nodes) await nodeProtocol.bumpRevision(n.node_id);
+      },
+    }),
     artifacts: new ArtifactService(deps),
     nodes: new NodeService(deps),
     joinTokens: new JoinTokenService(deps),

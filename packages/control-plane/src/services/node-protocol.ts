@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { sql } from 'kysely';
 import { PaasError, idPrefixes, newId } from '@shellwego/core';
 import type {
+  InstanceWireSpec,
   DesiredInstanceWire,
   DesiredState,
   NodeAck,
@@ -214,6 +215,18 @@ export class NodeProtocolService {
           .execute();
         changed.add(row.app_id);
       }
+      // An app's pending volumes are ready once an instance of it runs (its node made the volume's directory).
+      const running = [
+        ...new Set(rows.filter((row) => reported.get(row.id)?.state === 'running').map((row) => row.app_id)),
+      ];
+      if (running.length > 0)
+        await tx
+          .updateTable('volumes')
+          .set({ status: 'ready' })
+          .where('status', '=', 'pending')
+          .where('mount_path', 'is not', null)
+          .where('app_id', 'in', running)
+          .execute();
     });
     return { changed, usage };
   }
@@ -322,6 +335,24 @@ export class NodeProtocolService {
       .orderBy('instances.id')
       .execute();
     const secretsOf = new Map<string, Record<string, string>>();
+    const volumesOf = new Map<string, NonNullable<InstanceWireSpec['volumes']>>();
+    const appIds = [...new Set(rows.map((r) => r.app_id))];
+    const volumeRows =
+      appIds.length === 0
+        ? []
+        : await db
+            .selectFrom('volumes')
+            .select(['id', 'name', 'app_id', 'mount_path', 'size_bytes'])
+            .where('app_id', 'in', appIds)
+            .where('mount_path', 'is not', null)
+            .orderBy('id')
+            .execute();
+    for (const v of volumeRows) {
+      if (v.app_id === null || v.mount_path === null) continue;
+      const list = volumesOf.get(v.app_id) ?? [];
+      list.push({ id: v.id, name: v.name, mount_path: v.mount_path, size_bytes: Number(v.size_bytes) });
+      volumesOf.set(v.app_id, list);
+    }
     const instances: DesiredInstanceWire[] = [];
     for (const r of rows) {
       const spec = JSON.parse(r.spec) as ReleaseSpec;
@@ -350,6 +381,8 @@ export class NodeProtocolService {
           resources: spec.resources,
           port: spec.port,
           health_check: spec.health_check,
+          // Only when there are some: a spec without the key stays equal to the ones nodes run already.
+          ...(volumesOf.has(r.app_id) ? { volumes: volumesOf.get(r.app_id) } : {}),
         },
       });
     }

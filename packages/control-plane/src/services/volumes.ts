@@ -1,3 +1,4 @@
+import { posix } from 'node:path';
 import { PaasError, formatMemory, idPrefixes, isId, newId, parseByteSize } from '@shellwego/core';
 import type { Volume } from '@shellwego/core';
 import type { Actor, Deps } from './context.js';
@@ -25,9 +26,38 @@ function present(r: VolumesTable): Volume {
   };
 }
 
-/** Persistent volumes as records; the node's storage drivers provision them in a later issue. */
+/** Paths a volume may not cover: the container's own filesystems and where its secrets are mounted. */
+const RESERVED_MOUNTS = ['/proc', '/sys', '/dev', '/run/secrets'];
+
+function checkMountPath(path: string): void {
+  const normal = posix.normalize(path);
+  if (normal !== path || path === '/' || path.endsWith('/'))
+    throw new PaasError('VALIDATION_FAILED', `mount_path: ${path} must be a plain absolute path below /`, {
+      field: 'mount_path',
+    });
+  const reserved = RESERVED_MOUNTS.find((r) => path === r || path.startsWith(`${r}/`));
+  if (reserved !== undefined)
+    throw new PaasError(
+      'VALIDATION_FAILED',
+      `mount_path: ${reserved} is the runtime's own; mount the volume elsewhere`,
+      {
+        field: 'mount_path',
+      },
+    );
+}
+
+/**
+ * Persistent volumes. One with an app and a mount path is part of that app's instances: each node keeps it as a
+ * directory of its own (by volume id; the data stays on that node when instances come and go) and mounts it at the
+ * path. Status: `pending` until an instance of the app runs with it, then `ready`.
+ */
 export class VolumeService {
-  constructor(private readonly deps: Deps) {}
+  constructor(
+    private readonly deps: Deps,
+    private readonly parts: { appChanged: (appId: string) => Promise<void> } = {
+      appChanged: () => Promise.resolve(),
+    },
+  ) {}
 
   async create(
     actor: Actor,
@@ -45,10 +75,11 @@ export class VolumeService {
       describe: 'a volume must be between 1Mi and 64Ti',
     });
     try {
-      return await inTransaction(this.deps, async (tx) => {
+      const created = await inTransaction(this.deps, async (tx) => {
         const app = input.app === undefined ? undefined : await findApp(tx, actor, input.app);
         const org = app ? { id: app.org_id } : await resolveOrg(tx, actor, input.org);
         authorize(actor, org.id, 'volumes', 'write', '*');
+        if (input.mount_path !== undefined) checkMountPath(input.mount_path);
         if (input.mount_path !== undefined && !app) {
           throw new PaasError('VALIDATION_FAILED', 'mount_path: needs app, the app to mount the volume in', {
             field: 'mount_path',
@@ -76,6 +107,8 @@ export class VolumeService {
         );
         return present(row);
       });
+      if (created.app_id !== null && created.mount_path !== null) await this.parts.appChanged(created.app_id);
+      return created;
     } catch (e) {
       if (isUniqueViolation(e)) {
         throw new PaasError('ALREADY_EXISTS', `a volume named ${input.name} already exists`, {
@@ -131,5 +164,7 @@ export class VolumeService {
         audited(actor, row.org_id, 'volume.delete', 'volumes', row.id, { name: row.name }),
       );
     });
+    // Its instances run on without it (the nodes keep its directory: data is not thrown away unasked).
+    if (row.app_id !== null && row.mount_path !== null) await this.parts.appChanged(row.app_id);
   }
 }

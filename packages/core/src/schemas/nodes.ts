@@ -107,6 +107,20 @@ export const instanceWireSpec = z.object({
   resources: z.object({ memory_bytes: z.number().int(), cpu_milli: z.number().int() }),
   port: z.number().int(),
   health_check: z.object({ path: z.string(), interval_ms: z.number().int(), timeout_ms: z.number().int() }),
+  /**
+   * The app's volumes with a mount path: each a directory the node keeps by volume id, mounted at `mount_path`
+   * (`size_bytes` sizes the block image of runtimes that need one). Absent when the app has none.
+   */
+  volumes: z
+    .array(
+      z.object({
+        id: z.string(),
+        name: z.string(),
+        mount_path: z.string(),
+        size_bytes: z.number().int(),
+      }),
+    )
+    .optional(),
 });
 export type InstanceWireSpec = z.infer<typeof instanceWireSpec>;
 

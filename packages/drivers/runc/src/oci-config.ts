@@ -93,6 +93,13 @@ export function buildOciConfig({
         source: secretsDir,
         options: ['rbind', 'ro', 'nosuid', 'noexec', 'nodev'],
       },
+      // Volumes: directories of the node, bound where the app asked (after the image's own paths, so they win).
+      ...(spec.volumes ?? []).map((v) => ({
+        destination: v.target,
+        type: 'bind',
+        source: v.source,
+        options: ['rbind', v.readOnly === true ? 'ro' : 'rw', 'nosuid', 'nodev'],
+      })),
     ],
     linux: {
       namespaces: [
