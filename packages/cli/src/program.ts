@@ -5,6 +5,7 @@ import { registerApps } from './commands/apps.js';
 import { registerAudit } from './commands/audit.js';
 import { registerDeploy } from './commands/deploy.js';
 import { registerDomains } from './commands/domains.js';
+import { registerVolumes } from './commands/volumes.js';
 import { registerEdge } from './commands/edge.js';
 import { registerAuth } from './commands/auth.js';
 import { registerImages } from './commands/images.js';
@@ -48,6 +49,7 @@ Listings take --json. Errors print one line on stderr and exit 1; usage errors e
   registerLogs(program, io);
   registerSecrets(program, io);
   registerDomains(program, io);
+  registerVolumes(program, io);
   registerOrgs(program, io);
   registerNodes(program, io);
   registerTokens(program, io);

@@ -61,3 +61,21 @@ export async function confirm(io: Io, question: string): Promise<boolean> {
     rl.close();
   }
 }
+
+/**
+ * Whether to go on deleting `key` (a `kind`): at once with --yes; else the person at the terminal is asked, after
+ * `question()` looked it up (so a typo says "not found" rather than asks about something that is not there).
+ * Without --yes and without a terminal there is nobody to ask: refused.
+ */
+export async function confirmDeletion(
+  io: Io,
+  opts: { yes: boolean | undefined; kind: string; key: string; question: () => Promise<string> },
+): Promise<boolean> {
+  if (opts.yes) return true;
+  if (!io.stdin.isTTY) {
+    throw new CliError('CONFIRMATION_REQUIRED', `refusing to delete ${opts.kind} ${opts.key} without --yes`, {
+      hint: 'stdin is not a terminal, so there is nobody to ask',
+    });
+  }
+  return confirm(io, await opts.question());
+}

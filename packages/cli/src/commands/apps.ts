@@ -1,12 +1,11 @@
 import type { Command } from 'commander';
 import { allPages } from '@shellwego/api-client';
 import type { App, AppCreate } from '@shellwego/api-client';
-import { CliError } from '../errors.js';
 import type { Io } from '../io.js';
 import { out } from '../io.js';
 import { printFields, printJson, printTable, when } from '../output.js';
 import { parseInteger, parseKeyValues } from '../parse.js';
-import { confirm } from '../prompt.js';
+import { confirmDeletion } from '../prompt.js';
 import { openClient } from '../session.js';
 import { withSpinner } from '../spinner.js';
 
@@ -146,20 +145,17 @@ export function registerApps(program: Command, io: Io): void {
     .description('Delete an app with its secrets and domains')
     .option('-y, --yes', 'do not ask (required when stdin is not a terminal)')
     .action(async (key: string, flags: { yes?: boolean }) => {
-      if (!flags.yes && !io.stdin.isTTY) {
-        throw new CliError('CONFIRMATION_REQUIRED', `refusing to delete app ${key} without --yes`, {
-          hint: 'stdin is not a terminal, so there is nobody to ask',
-        });
-      }
       const client = await openClient(io);
-      if (!flags.yes) {
-        // Look it up first: a typo should say "not found", not ask a question about an app that isn't there.
-        const app = await client.apps.get(key);
-        if (!(await confirm(io, `Delete app ${app.name} (${app.id}) with its secrets and domains?`))) {
-          out(io, 'not deleted');
-          return;
-        }
-      }
+      const go = await confirmDeletion(io, {
+        yes: flags.yes,
+        kind: 'app',
+        key,
+        question: async () => {
+          const app = await client.apps.get(key);
+          return `Delete app ${app.name} (${app.id}) with its secrets and domains?`;
+        },
+      });
+      if (!go) return out(io, 'not deleted');
       await client.apps.delete(key);
       out(io, `deleted app ${key}`);
     });
