@@ -22,6 +22,7 @@ function present(r: VolumesTable): Volume {
     app_id: r.app_id,
     mount_path: r.mount_path,
     status: r.status as Volume['status'],
+    node_id: r.node_id,
     created_at: r.created_at,
   };
 }
@@ -94,6 +95,20 @@ export class VolumeService {
           mount_path: input.mount_path ?? (app ? '/data' : null),
           status: 'pending',
           created_at: isoNow(this.deps),
+          // Attached to an app that runs already: its data lives where the app's oldest instance runs.
+          node_id:
+            app && input.mount_path !== undefined
+              ? ((
+                  await tx
+                    .selectFrom('instances')
+                    .select('node_id')
+                    .where('app_id', '=', app.id)
+                    .where('desired', '=', 'running')
+                    .orderBy('created_at')
+                    .orderBy('id')
+                    .executeTakeFirst()
+                )?.node_id ?? null)
+              : null,
         };
         await tx.insertInto('volumes').values(row).execute();
         await appendAudit(

@@ -10,6 +10,7 @@ import { deploymentsMigration } from './migrations/0003-deployments.js';
 import { certificatesMigration } from './migrations/0004-certificates.js';
 import { artifactsMigration } from './migrations/0005-artifacts.js';
 import { appMetricsMigration } from './migrations/0006-app-metrics.js';
+import { volumeNodesMigration } from './migrations/0007-volume-nodes.js';
 import { withStatementCache } from './statement-cache.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -32,6 +33,7 @@ function migrations(dialect: Dialect): Record<string, Migration> {
     '0004-certificates': certificatesMigration(dialect),
     '0005-artifacts': artifactsMigration(dialect),
     '0006-app-metrics': appMetricsMigration(dialect),
+    '0007-volume-nodes': volumeNodesMigration,
   };
 }
 

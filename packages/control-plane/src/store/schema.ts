@@ -102,6 +102,8 @@ export interface VolumesTable {
   mount_path: string | null;
   status: string;
   created_at: string;
+  /** The node that holds its data (where its app's first instance with it ran); null until then. */
+  node_id: string | null;
 }
 export interface NodesTable {
   id: string;

@@ -44,6 +44,8 @@ export const volume = z.object({
   app_id: z.string().nullable(),
   mount_path: z.string().nullable(),
   status: z.enum(['pending', 'ready', 'failed']),
+  /** The node that holds its data: its app's instances run only there. Null until the first one is placed. */
+  node_id: z.string().nullable(),
   created_at: z.string(),
 });
 export type Volume = z.infer<typeof volume>;

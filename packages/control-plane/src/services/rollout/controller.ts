@@ -249,6 +249,16 @@ export class RolloutController {
         await tx.insertInto('instances').values(p).execute();
         touchedNodes.add(p.node_id);
       }
+      // The app's volumes not yet on a node are where its first instance goes.
+      const first = placed[0];
+      if (first !== undefined)
+        await tx
+          .updateTable('volumes')
+          .set({ node_id: first.node_id })
+          .where('app_id', '=', app.id)
+          .where('mount_path', 'is not', null)
+          .where('node_id', 'is', null)
+          .execute();
     });
     for (const node of touchedNodes) await this.parts.nodeProtocol.bumpRevision(node);
     if (routesChanged) this.parts.edge.changed();
@@ -343,20 +353,52 @@ export class RolloutController {
         }),
       };
     });
-    const plan = place({ nodes: nodeRows.map(nodeSnapshot), instances: placedInstances }, [
-      {
-        appId: app.id,
-        appName: app.name,
-        count,
-        runtime: spec.runtime,
-        ...reservationOf(spec.runtime, {
-          memoryBytes: spec.resources.memory_bytes,
-          cpuMilli: spec.resources.cpu_milli,
-          diskBytes: 0,
-        }),
-        ...(release.image_digest ? { imageDigest: release.image_digest } : {}),
-      },
-    ]);
+    // An app with volumes runs where their data is: the node the first placement chose, from then on.
+    const volumes = await db
+      .selectFrom('volumes')
+      .select(['name', 'node_id'])
+      .where('app_id', '=', app.id)
+      .where('mount_path', 'is not', null)
+      .execute();
+    const pins = volumes.filter((v) => v.node_id !== null);
+    const pinned = [...new Set(pins.map((p) => p.node_id))];
+    if (pinned.length > 1) {
+      return {
+        placed: [],
+        reason: `the app's volumes hold their data on different nodes (${pinned.join(', ')})`,
+      };
+    }
+    const home = pinned[0] === undefined ? undefined : nodeRows.find((n) => n.id === pinned[0]);
+    if (pinned[0] !== undefined && home?.status !== 'ready') {
+      const volume = pins[0]?.name ?? '';
+      return {
+        placed: [],
+        reason: `volume ${volume} holds its data on node ${home?.name ?? pinned[0]}, which is ${home?.status ?? 'gone'}`,
+      };
+    }
+    const request = (n: number, homeId: string | undefined) => ({
+      appId: app.id,
+      appName: app.name,
+      count: n,
+      runtime: spec.runtime,
+      ...reservationOf(spec.runtime, {
+        memoryBytes: spec.resources.memory_bytes,
+        cpuMilli: spec.resources.cpu_milli,
+        diskBytes: 0,
+      }),
+      ...(release.image_digest ? { imageDigest: release.image_digest } : {}),
+      ...(homeId === undefined
+        ? {}
+        : { excludeNodes: nodeRows.filter((r) => r.id !== homeId).map((r) => r.id) }),
+    });
+    const snapshot = { nodes: nodeRows.map(nodeSnapshot), instances: placedInstances };
+    // Volumes not on a node yet: the node the scheduler picks for one instance becomes their home for all of them.
+    const homeId =
+      home?.id ??
+      (volumes.length > 0 && count > 1
+        ? place(snapshot, [request(1, undefined)]).placements[0]?.nodeId
+        : undefined);
+    const plan = place(snapshot, [request(count, homeId)]);
     const placed = plan.placements.map((p): InstancesTable => ({
       id: newId(idPrefixes.instance),
       org_id: app.org_id,

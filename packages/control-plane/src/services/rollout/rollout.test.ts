@@ -81,6 +81,57 @@ function cluster(url: () => string, token: string) {
 }
 
 describe.each(dialects)('rollouts with simulated nodes on $name', ({ databaseUrl }) => {
+  it('keeps an app with a volume on the node that holds its data, and says so when that node is gone', async () => {
+    const url = await databaseUrl();
+    const cp = await startTestControlPlane(url ? { databaseUrl: url } : {});
+    try {
+      const c = cluster(() => cp.url, await cp.adminToken());
+      const a = await c.join('node-va', 'zone-1');
+      const b = await c.join('node-vb', 'zone-2');
+      expect((await c.api('POST', '/v1/apps', { name: 'keeper', replicas: 2 })).status).toBe(201);
+      const vol = await c.api('POST', '/v1/volumes', {
+        name: 'keeper-data',
+        size: '1g',
+        app: 'keeper',
+        mount_path: '/data',
+      });
+      expect(vol.body).toMatchObject({ node_id: null, status: 'pending' });
+      const v1 = (await c.api('POST', '/v1/apps/keeper/deployments', { image: 'registry.test/keeper:v1' }))
+        .body as { id: string };
+      // Rolling, one at a time: the nodes run whatever they are given until the deployment is done.
+      await until('v1 to succeed', async () => {
+        await c.runDesired(a, 7);
+        await c.runDesired(b, 8);
+        return (await c.deployment(v1.id)).status === 'succeeded' ? true : undefined;
+      });
+      const both = await c.instances('keeper');
+      // Spread across zones would split them; the volume keeps both where its data is.
+      const homeId = both[0]?.node_id ?? '';
+      expect(both.map((i) => i.node_id)).toEqual([homeId, homeId]);
+      expect((await c.api('GET', '/v1/volumes/keeper-data')).body).toMatchObject({ node_id: homeId });
+
+      // The home node goes silent: the app cannot move without its data, and a deploy says why.
+      await cp.controlPlane.store.db
+        .updateTable('nodes')
+        .set({ last_heartbeat_at: new Date(Date.now() - 40_000).toISOString() })
+        .where('id', '=', homeId)
+        .execute();
+      expect(await cp.controlPlane.services.nodeProtocol.markUnreachable(new Date())).toEqual([homeId]);
+      const v2 = (await c.api('POST', '/v1/apps/keeper/deployments', { image: 'registry.test/keeper:v2' }))
+        .body as { id: string };
+      const failed = await until('the deploy to fail', async () => {
+        const d = await c.deployment(v2.id);
+        return ['failed', 'rolled_back'].includes(d.status) ? d : undefined;
+      });
+      expect(failed.reason).toMatch(
+        /cannot place the instances: volume keeper-data holds its data on node node-v[ab], which is unreachable/,
+      );
+      expect((await c.instances('keeper')).every((i) => i.node_id === homeId)).toBe(true);
+    } finally {
+      await cp.close();
+    }
+  });
+
   it('moves the instances of an unreachable node elsewhere and stops routing to them at once', async () => {
     const url = await databaseUrl();
     const cp = await startTestControlPlane(url ? { databaseUrl: url } : {});
