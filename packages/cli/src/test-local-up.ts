@@ -1,6 +1,16 @@
-import { freePort, runCli, startShellwegoProcess, type ShellwegoProcess } from '@shellwego/testkit';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import {
+  freePort,
+  mountsUnder,
+  runCli,
+  startShellwegoProcess,
+  type ShellwegoProcess,
+} from '@shellwego/testkit';
 // The agent's test helpers for real networks: a free subnet.
-import { freeSubnet } from '../../agent/src/network/test-net.js';
+import { freeSubnet, removeOwned } from '../../agent/src/network/test-net.js';
+import { until } from './test-load.js';
 
 export interface LocalUp {
   up: ShellwegoProcess;
@@ -38,4 +48,37 @@ export async function loginAsFirstAdmin(up: ShellwegoProcess, home: string): Pro
     input: `${up.password ?? ''}\n`,
   });
   if (login.code !== 0) throw new Error(`login as the first admin failed: ${login.stderr}`);
+}
+
+const execFileAsync = promisify(execFile);
+const sh = async (cmd: string, args: string[]): Promise<string> => (await execFileAsync(cmd, args)).stdout;
+
+/** Where the agent of `up --data-dir dir` keeps runc's state. */
+export const runcRootOf = (dir: string): string => join(dir, 'agent', 'runtime', 'runc');
+
+/** Container ids under a runc root ('' entries dropped); none when the root is gone. */
+export async function containersUnder(runcRoot: string): Promise<string[]> {
+  return (await sh('runc', ['--root', runcRoot, 'list', '-q']).catch(() => '')).split('\n').filter(Boolean);
+}
+
+/**
+ * The end of an end-to-end test: `deleteApp` (so the agent stops the containers, waited for), `up` stopped, then
+ * whatever is still on the host for `dir` and `prefix`: containers, mounts, namespaces and links.
+ */
+export async function stopLocalUp(
+  up: ShellwegoProcess | undefined,
+  opts: { dir: string; prefix: string; deleteApp?: () => Promise<unknown> },
+): Promise<void> {
+  const runcRoot = runcRootOf(opts.dir);
+  if (up) {
+    await opts.deleteApp?.().catch(() => undefined);
+    await until('the containers to stop', async () =>
+      (await containersUnder(runcRoot)).length === 0 ? true : undefined,
+    ).catch(() => undefined);
+    await up.stop();
+  }
+  for (const id of await containersUnder(runcRoot))
+    await sh('runc', ['--root', runcRoot, 'delete', '--force', id]);
+  for (const m of (await mountsUnder(opts.dir)).sort().reverse()) await sh('umount', ['-l', m]);
+  await removeOwned(opts.prefix);
 }

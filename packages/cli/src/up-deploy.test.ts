@@ -5,7 +5,6 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   makeTempDir,
-  mountsUnder,
   pushBusyboxImage,
   registerRuncExitCleanup,
   removeDir,
@@ -18,8 +17,8 @@ import {
 } from '@shellwego/testkit';
 import { dialects } from '@shellwego/testkit/vitest';
 // The agent's test helpers for real networks: unique names, a free subnet, cleanup by prefix.
-import { registerExitCleanup, removeOwned, uniquePrefix } from '../../agent/src/network/test-net.js';
-import { loginAsFirstAdmin, startLocalUp } from './test-local-up.js';
+import { registerExitCleanup, uniquePrefix } from '../../agent/src/network/test-net.js';
+import { loginAsFirstAdmin, runcRootOf, startLocalUp, stopLocalUp } from './test-local-up.js';
 import { loadLoop, until } from './test-load.js';
 
 const execFileAsync = promisify(execFile);
@@ -56,7 +55,7 @@ describe.skipIf(!isRoot).each(dialects)(
     const app = `up-${Math.random().toString(36).slice(2, 8)}`;
     const cli = (args: string[], timeoutMs = 120_000): Promise<CliResult> =>
       runCli(args, { env: { HOME: home }, timeoutMs });
-    const runcRoot = (): string => join(dir, 'agent', 'runtime', 'runc');
+    const runcRoot = (): string => runcRootOf(dir);
     const instances = async (): Promise<Instance[]> =>
       (JSON.parse((await cli(['status', app, '--json'])).stdout) as { instances: Instance[] }).instances;
     /** Through the edge, as a user's browser gets there: curl with the app's hostname resolved to this machine. */
@@ -94,21 +93,14 @@ describe.skipIf(!isRoot).each(dialects)(
     });
 
     afterAll(async () => {
-      if (up) {
-        await cli(['apps', 'delete', app, '--yes']).catch(() => undefined);
-        // The agent stops the app's containers (httpd exits on SIGTERM) before `up` goes.
-        await until('the containers to stop', async () =>
-          (await sh('runc', ['--root', runcRoot(), 'list', '-q']).catch(() => '')).trim() === ''
-            ? true
-            : undefined,
-        ).catch(() => undefined);
-        await up.stop();
-      }
-      const left = (await sh('runc', ['--root', runcRoot(), 'list', '-q']).catch(() => '')).split('\n');
-      for (const id of left.filter(Boolean))
-        await sh('runc', ['--root', runcRoot(), 'delete', '--force', id]);
-      for (const m of (await mountsUnder(dir)).sort().reverse()) await sh('umount', ['-l', m]);
-      await removeOwned(prefix);
+      await stopLocalUp(up, {
+        dir,
+        prefix,
+        deleteApp: async () => {
+          await cli(['apps', 'delete', app, '--yes']).catch(() => undefined);
+          // The agent stops the app's containers (httpd exits on SIGTERM) before `up` goes.
+        },
+      });
       await registry?.stop();
       await removeDir(dir);
       await removeDir(home);

@@ -1,5 +1,4 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -23,7 +22,7 @@ import {
   removeOwned,
   uniquePrefix,
 } from '../../agent/src/network/test-net.js';
-import { loginAsFirstAdmin, startLocalUp } from './test-local-up.js';
+import { containersUnder, loginAsFirstAdmin, runcRootOf, startLocalUp } from './test-local-up.js';
 import { loadLoop, until } from './test-load.js';
 
 const execFileAsync = promisify(execFile);
@@ -44,8 +43,7 @@ interface Node {
 
 /** Deletes every container under a runc root (the test's own), whatever state it is in. */
 async function deleteContainers(runcRoot: string): Promise<void> {
-  const ids = (await sh('runc', ['--root', runcRoot, 'list', '-q']).catch(() => '')).split('\n');
-  for (const id of ids.filter(Boolean))
+  for (const id of await containersUnder(runcRoot))
     await sh('runc', ['--root', runcRoot, 'delete', '--force', id]).catch(() => undefined);
 }
 
@@ -68,7 +66,7 @@ describe.skipIf(!isRoot)(
     const app = `nf-${Math.random().toString(36).slice(2, 8)}`;
     const cli = (args: string[], timeoutMs = 120_000): Promise<CliResult> =>
       runCli(args, { env: { HOME: home }, timeoutMs });
-    const runcRoot = (d: string): string => join(d, 'agent', 'runtime', 'runc');
+    const runcRoot = runcRootOf;
     const instances = async (): Promise<Instance[]> =>
       (JSON.parse((await cli(['status', app, '--json'])).stdout) as { instances: Instance[] }).instances;
     const nodes = async (): Promise<Node[]> =>

@@ -5,7 +5,6 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   makeTempDir,
-  mountsUnder,
   pushBusyboxImage,
   registerRuncExitCleanup,
   removeDir,
@@ -16,8 +15,8 @@ import {
   type RegistryServer,
   type ShellwegoProcess,
 } from '@shellwego/testkit';
-import { registerExitCleanup, removeOwned, uniquePrefix } from '../../agent/src/network/test-net.js';
-import { loginAsFirstAdmin, startLocalUp } from './test-local-up.js';
+import { registerExitCleanup, uniquePrefix } from '../../agent/src/network/test-net.js';
+import { loginAsFirstAdmin, runcRootOf, startLocalUp, stopLocalUp } from './test-local-up.js';
 import { until } from './test-load.js';
 
 const execFileAsync = promisify(execFile);
@@ -37,7 +36,7 @@ describe.skipIf(!isRoot)('shellwego up mounts app volumes (needs root)', () => {
   const app = `vol-${Math.random().toString(36).slice(2, 8)}`;
   const cli = (args: string[], timeoutMs = 120_000): Promise<CliResult> =>
     runCli(args, { env: { HOME: home }, timeoutMs });
-  const runcRoot = (): string => join(dir, 'agent', 'runtime', 'runc');
+  const runcRoot = (): string => runcRootOf(dir);
   const api = (method: string, path: string, body?: unknown) =>
     request(up?.url ?? '', method, path, { token, ...(body === undefined ? {} : { body }) });
   const viaEdge = async (path: string): Promise<string> =>
@@ -65,19 +64,13 @@ describe.skipIf(!isRoot)('shellwego up mounts app volumes (needs root)', () => {
   });
 
   afterAll(async () => {
-    if (up) {
-      await cli(['apps', 'delete', app, '--yes']).catch(() => undefined);
-      await until('the containers to stop', async () =>
-        (await sh('runc', ['--root', runcRoot(), 'list', '-q']).catch(() => '')).trim() === ''
-          ? true
-          : undefined,
-      ).catch(() => undefined);
-      await up.stop();
-    }
-    const left = (await sh('runc', ['--root', runcRoot(), 'list', '-q']).catch(() => '')).split('\n');
-    for (const id of left.filter(Boolean)) await sh('runc', ['--root', runcRoot(), 'delete', '--force', id]);
-    for (const m of (await mountsUnder(dir)).sort().reverse()) await sh('umount', ['-l', m]);
-    await removeOwned(prefix);
+    await stopLocalUp(up, {
+      dir,
+      prefix,
+      deleteApp: async () => {
+        await cli(['apps', 'delete', app, '--yes']).catch(() => undefined);
+      },
+    });
     await registry?.stop();
     await removeDir(dir);
     await removeDir(home);

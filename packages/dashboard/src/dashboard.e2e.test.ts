@@ -1,16 +1,13 @@
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   makeTempDir,
-  mountsUnder,
   pushBusyboxImage,
   registerRuncExitCleanup,
   removeDir,
@@ -18,12 +15,10 @@ import {
 } from '@shellwego/testkit';
 import type { BusyboxImage, RegistryServer, ShellwegoProcess } from '@shellwego/testkit';
 // The agent's test helpers for real networks: unique names, a free subnet, cleanup by prefix.
-import { registerExitCleanup, removeOwned, uniquePrefix } from '../../agent/src/network/test-net.js';
-import { startLocalUp } from '../../cli/src/test-local-up.js';
+import { registerExitCleanup, uniquePrefix } from '../../agent/src/network/test-net.js';
+import { runcRootOf, startLocalUp, stopLocalUp } from '../../cli/src/test-local-up.js';
 import { until } from '../../cli/src/test-load.js';
 
-const execFileAsync = promisify(execFile);
-const sh = async (cmd: string, args: string[]): Promise<string> => (await execFileAsync(cmd, args)).stdout;
 const isRoot = process.getuid?.() === 0;
 
 const DIST = fileURLToPath(new URL('../dist/index.html', import.meta.url));
@@ -85,7 +80,6 @@ describe.skipIf(!isRoot)('the dashboard against a real shellwego up (needs root)
   const cancels: (() => void)[] = [];
   const consoleErrors: string[] = [];
   const app = `dash-${Math.random().toString(36).slice(2, 8)}`;
-  const runcRoot = (): string => join(dir, 'agent', 'runtime', 'runc');
   const shot = async (name: string): Promise<void> => {
     await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
   };
@@ -98,7 +92,7 @@ describe.skipIf(!isRoot)('the dashboard against a real shellwego up (needs root)
     dir = await makeTempDir('swg-dash-e2e-');
     home = await makeTempDir('swg-dash-home-');
     prefix = await uniquePrefix();
-    cancels.push(registerExitCleanup(prefix), registerRuncExitCleanup(dir, runcRoot()));
+    cancels.push(registerExitCleanup(prefix), registerRuncExitCleanup(dir, runcRootOf(dir)));
     registry = await startRegistry();
     images.v1 = await talkingImage(registry.host, 'v1');
     images.v2 = await talkingImage(registry.host, 'v2');
@@ -123,30 +117,24 @@ describe.skipIf(!isRoot)('the dashboard against a real shellwego up (needs root)
 
   afterAll(async () => {
     await browser?.close().catch(() => undefined);
-    if (up) {
-      // Delete the app so the agent stops its containers before `up` goes.
-      const login = await fetch(`${up.url}/v1/auth/login`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ email: 'admin@shellwego.local', password: newPassword }),
-      }).catch(() => undefined);
-      const token = login?.ok ? ((await login.json()) as { access_token: string }).access_token : undefined;
-      if (token)
-        await fetch(`${up.url}/v1/apps/${app}`, {
-          method: 'DELETE',
-          headers: { authorization: `Bearer ${token}` },
-        });
-      await until('the containers to stop', async () =>
-        (await sh('runc', ['--root', runcRoot(), 'list', '-q']).catch(() => '')).trim() === ''
-          ? true
-          : undefined,
-      ).catch(() => undefined);
-      await up.stop();
-    }
-    const left = (await sh('runc', ['--root', runcRoot(), 'list', '-q']).catch(() => '')).split('\n');
-    for (const id of left.filter(Boolean)) await sh('runc', ['--root', runcRoot(), 'delete', '--force', id]);
-    for (const m of (await mountsUnder(dir)).sort().reverse()) await sh('umount', ['-l', m]);
-    await removeOwned(prefix);
+    await stopLocalUp(up, {
+      dir,
+      prefix,
+      deleteApp: async () => {
+        // Delete the app so the agent stops its containers before `up` goes.
+        const login = await fetch(`${up?.url ?? ''}/v1/auth/login`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ email: 'admin@shellwego.local', password: newPassword }),
+        }).catch(() => undefined);
+        const token = login?.ok ? ((await login.json()) as { access_token: string }).access_token : undefined;
+        if (token)
+          await fetch(`${up?.url ?? ''}/v1/apps/${app}`, {
+            method: 'DELETE',
+            headers: { authorization: `Bearer ${token}` },
+          });
+      },
+    });
     await registry?.stop();
     await removeDir(dir);
     await removeDir(home);
