@@ -4,7 +4,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   CLI_ENTRY,
   makeTempDir,
-  mountsUnder,
   onExitCleanup,
   pushBusyboxImage,
   registerRuncExitCleanup,
@@ -16,13 +15,14 @@ import {
   type ShellwegoProcess,
 } from '@shellwego/testkit';
 // The agent's test helpers for real networks: unique names, a free subnet, cleanup by prefix.
+import { freeSubnet, registerExitCleanup, uniquePrefix } from '../../agent/src/network/test-net.js';
 import {
-  freeSubnet,
-  registerExitCleanup,
-  removeOwned,
-  uniquePrefix,
-} from '../../agent/src/network/test-net.js';
-import { containersUnder, loginAsFirstAdmin, runcRootOf, startLocalUp } from './test-local-up.js';
+  containersUnder,
+  loginAsFirstAdmin,
+  runcRootOf,
+  startLocalUp,
+  stopLocalUp,
+} from './test-local-up.js';
 import { loadLoop, until } from './test-load.js';
 
 const execFileAsync = promisify(execFile);
@@ -101,21 +101,9 @@ describe.skipIf(!isRoot)(
 
     afterAll(async () => {
       agent2?.kill('SIGKILL');
-      if (up) {
-        await cli(['apps', 'delete', app, '--yes']).catch(() => undefined);
-        await until('the containers to stop', async () =>
-          (await sh('runc', ['--root', runcRoot(dir), 'list', '-q']).catch(() => '')).trim() === ''
-            ? true
-            : undefined,
-        ).catch(() => undefined);
-        await up.stop();
-      }
-      for (const d of [dir, dir2]) {
-        await deleteContainers(runcRoot(d));
-        for (const m of (await mountsUnder(d)).sort().reverse()) await sh('umount', ['-l', m]);
-      }
-      await removeOwned(prefix);
-      await removeOwned(prefix2);
+      await stopLocalUp(up, { dir, prefix, deleteApp: () => cli(['apps', 'delete', app, '--yes']) });
+      // Node 2 has no `up` of its own: only its leftover containers, mounts and links to remove.
+      await stopLocalUp(undefined, { dir: dir2, prefix: prefix2 });
       await registry?.stop();
       for (const d of [dir, dir2, home]) await removeDir(d);
       for (const cancel of cancels) cancel();

@@ -15,7 +15,7 @@ import { ip } from '../network/exec.js';
 import { ownedBy, registerExitCleanup, uniquePrefix } from '../network/test-net.js';
 import type { Agent } from './agent.js';
 import { startFakeControlPlane, type FakeControlPlane } from './test-control-plane.js';
-import { removeRuncAgent, startRuncAgent } from './test-agent.js';
+import { removeRuncAgent, startRuncAgent, wireSpec } from './test-agent.js';
 
 const isRoot = process.getuid?.() === 0;
 
@@ -39,25 +39,8 @@ describe.skipIf(!isRoot)('agent running instances from wire specs (needs root)',
   const cancels: (() => void)[] = [];
   const secret = `s3cret-${randomBytes(12).toString('hex')}`;
 
-  const wire = (
-    name: string,
-    image: BusyboxImage,
-    over: Partial<InstanceWireSpec> = {},
-  ): InstanceWireSpec => ({
-    app_id: `app_${name}`,
-    app_name: name,
-    release_id: 'rel_1',
-    release_version: 1,
-    image: image.reference,
-    runtime: 'container',
-    env: { GREETING: 'hi' },
-    secrets: {},
-    secret_versions: {},
-    resources: { memory_bytes: 64 * 1024 * 1024, cpu_milli: 250 },
-    port: 8080,
-    health_check: { path: '/', interval_ms: 200, timeout_ms: 1000 },
-    ...over,
-  });
+  const wire = (name: string, image: BusyboxImage, over: Partial<InstanceWireSpec> = {}): InstanceWireSpec =>
+    wireSpec(name, image, { env: { GREETING: 'hi' }, ...over });
   const desired = (name: string, spec: InstanceWireSpec, over: Partial<DesiredInstanceWire> = {}) => ({
     id: `${prefix}-${name}`,
     app_id: spec.app_id,

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
+import type { InstanceWireSpec } from '@shellwego/core';
 import { RuncDriver } from '@shellwego/driver-runc';
-import { mountsUnder } from '@shellwego/testkit';
+import { mountsUnder, type BusyboxImage } from '@shellwego/testkit';
 import { run } from '../network/exec.js';
 import { freeSubnet, removeOwned } from '../network/test-net.js';
 import { Agent } from './agent.js';
@@ -41,4 +42,27 @@ export async function removeRuncAgent(agent: Agent | undefined, dir: string, pre
   for (const id of left.filter(Boolean)) await run('runc', ['--root', runcRoot, 'delete', '--force', id]);
   for (const m of (await mountsUnder(dir)).sort().reverse()) await run('umount', ['-l', m]);
   await removeOwned(prefix);
+}
+
+/** What the control plane would send for an app `name` running `image` (64 MiB, 250m, checked every 200 ms). */
+export function wireSpec(
+  name: string,
+  image: BusyboxImage,
+  over: Partial<InstanceWireSpec> = {},
+): InstanceWireSpec {
+  return {
+    app_id: `app_${name}`,
+    app_name: name,
+    release_id: 'rel_1',
+    release_version: 1,
+    image: image.reference,
+    runtime: 'container',
+    env: {},
+    secrets: {},
+    secret_versions: {},
+    resources: { memory_bytes: 64 * 1024 * 1024, cpu_milli: 250 },
+    port: 8080,
+    health_check: { path: '/', interval_ms: 200, timeout_ms: 1000 },
+    ...over,
+  };
 }

@@ -107,12 +107,12 @@ export class Resolver implements SpecResolver {
     if (volumes.length === 0) return [];
     const dir = this.opts.volumesDir;
     if (dir === undefined) throw new Error('this agent keeps no volumes (no volumes directory)');
+    await mkdir(dir, { recursive: true, mode: 0o700 });
     const out: VolumeMount[] = [];
     for (const v of volumes) {
       if (!/^[A-Za-z0-9_-]+$/.test(v.id))
         throw new Error(`volume id ${JSON.stringify(v.id)} is not a plain name`);
       const source = join(dir, v.id);
-      await mkdir(dir, { recursive: true, mode: 0o700 });
       const made = await mkdir(source, { mode: 0o755 }).then(
         () => true,
         (e: unknown) => {

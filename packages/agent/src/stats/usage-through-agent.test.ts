@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { InstanceWireSpec, NodeInstanceStatus } from '@shellwego/core';
+import type { NodeInstanceStatus } from '@shellwego/core';
 import {
   makeTempDir,
   pushBusyboxImage,
@@ -12,7 +12,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Agent } from '../daemon/agent.js';
 import { startFakeControlPlane, type FakeControlPlane } from '../daemon/test-control-plane.js';
-import { removeRuncAgent, startRuncAgent } from '../daemon/test-agent.js';
+import { removeRuncAgent, startRuncAgent, wireSpec } from '../daemon/test-agent.js';
 import { registerExitCleanup, uniquePrefix } from '../network/test-net.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -61,20 +61,7 @@ describe.skipIf(!isRoot)('instance usage through the agent (needs root)', () => 
   });
 
   it('reports memory and CPU of a running instance, serves them on /metrics, and drops them once it stops', async () => {
-    const spec: InstanceWireSpec = {
-      app_id: 'app_busy',
-      app_name: 'busy',
-      release_id: 'rel_1',
-      release_version: 1,
-      image: image.reference,
-      runtime: 'container',
-      env: {},
-      secrets: {},
-      secret_versions: {},
-      resources: { memory_bytes: 64 * 1024 * 1024, cpu_milli: 500 },
-      port: 8080,
-      health_check: { path: '/', interval_ms: 200, timeout_ms: 1000 },
-    };
+    const spec = wireSpec('busy', image, { resources: { memory_bytes: 64 * 1024 * 1024, cpu_milli: 500 } });
     const id = `${prefix}-busy`;
     cp?.setDesired([{ id, app_id: spec.app_id, restart_policy: 'always', spec }]);
     const mine =

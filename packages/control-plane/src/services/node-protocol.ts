@@ -215,9 +215,14 @@ export class NodeProtocolService {
           .execute();
         changed.add(row.app_id);
       }
-      // An app's pending volumes are ready once an instance of it runs (its node made the volume's directory).
+      // An app's pending volumes are ready once an instance of it runs (its node made the volume's directory);
+      // looked at only for apps whose instances changed in this report, not on every report.
       const running = [
-        ...new Set(rows.filter((row) => reported.get(row.id)?.state === 'running').map((row) => row.app_id)),
+        ...new Set(
+          rows
+            .filter((row) => changed.has(row.app_id) && reported.get(row.id)?.state === 'running')
+            .map((row) => row.app_id),
+        ),
       ];
       if (running.length > 0)
         await tx
