@@ -149,10 +149,11 @@ describe.skipIf(!isRoot)('shellwego up runs microVM apps (needs root)', () => {
         }
       })();
       const second = await cli(['deploy', app, '--image', images.v2.reference]);
+      if (second.code !== 0) running = false;
+      expect(second.code, second.stderr).toBe(0);
       await until('v2 through the edge', async () => ((await viaEdge()) === 'v2\n' ? true : undefined));
       running = false;
       await loop;
-      expect(second.code, second.stderr).toBe(0);
       expect(failures).toEqual([]);
       expect([...bodies].sort()).toEqual(['v1\n', 'v2\n']);
       await until('the old VM to stop', async () => ((await vms()).length === 1 ? true : undefined));

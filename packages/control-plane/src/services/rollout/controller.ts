@@ -8,7 +8,7 @@ import type { EventService } from '../events.js';
 import type { NodeProtocolService } from '../node-protocol.js';
 import { releaseSpecOf } from '../releases.js';
 import type { AppsTable, DeploymentsTable, InstancesTable, NodesTable } from '../../store/schema.js';
-import { decide, type Decision, type InstanceView } from './decide.js';
+import { decide, healthGraceOf, type Decision, type InstanceView } from './decide.js';
 import type { RolloutSignal } from './signal.js';
 
 export interface RolloutOptions {
@@ -198,8 +198,7 @@ export class RolloutController {
         now: now.getTime(),
         drainMs: this.opts.drainMs,
         restartGraceMs: this.opts.restartGraceMs,
-        // Five checks' worth, at least the configured floor: a slow check interval gets a longer grace.
-        healthGraceMs: Math.max(this.opts.healthGraceMs, 5 * (spec?.health_check.interval_ms ?? 0)),
+        healthGraceMs: healthGraceOf(this.opts.healthGraceMs, spec),
       },
     );
     await this.apply(app, dep, decision, instances, release?.id ?? null);

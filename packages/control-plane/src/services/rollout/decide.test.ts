@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decide, type AppView, type InstanceView } from './decide.js';
+import { decide, healthGraceOf, MICROVM_BOOT_GRACE_MS, type AppView, type InstanceView } from './decide.js';
 
 const opts = { now: 100_000, drainMs: 2_000, healthGraceMs: 30_000, restartGraceMs: 10_000 };
 const app = (over: Partial<AppView> = {}): AppView => ({
@@ -87,6 +87,19 @@ describe('decide', () => {
     });
     expect(d.stop).toEqual([bad.id]);
     expect(d.unroute).toEqual([]);
+  });
+
+  it('gives a microVM its boot before a failing health check fails the deployment', () => {
+    const spec = (runtime: string, interval_ms = 1_000) => ({ runtime, health_check: { interval_ms } });
+    expect(healthGraceOf(10_000, spec('runc'))).toBe(10_000);
+    expect(healthGraceOf(10_000, spec('runc', 30_000))).toBe(150_000);
+    expect(healthGraceOf(10_000, spec('microvm'))).toBe(MICROVM_BOOT_GRACE_MS);
+    // A guest still booting 20 s after its start (TCG on a busy machine) keeps the deployment going.
+    const booting = inst('r2', { health: 'unhealthy', message: 'connection refused', createdAt: 80_000 });
+    const grace = healthGraceOf(10_000, spec('microvm'));
+    expect(
+      decide(app(), [inst('r1', { routed: true }), booting], { ...opts, healthGraceMs: grace }).outcome,
+    ).toBe(undefined);
   });
 
   it('fails when a new instance exits or crash-loops', () => {

@@ -63,6 +63,26 @@ export interface DecideOptions {
   restartGraceMs: number;
 }
 
+/**
+ * A guest kernel boots before a microVM's app listens: well under a second on KVM, but 2.5 s on a quiet machine
+ * under TCG emulation and several times that on a busy one (issue 8 allows 20 s a boot). Failing its health checks
+ * for that long is not a failed deploy.
+ */
+export const MICROVM_BOOT_GRACE_MS = 60_000;
+
+/**
+ * How long a new instance of a release may stay unhealthy before its deployment fails: the configured floor, five
+ * checks' worth when the check interval is slow, and a boot's worth for a microVM.
+ */
+export function healthGraceOf(
+  floorMs: number,
+  spec: { runtime: string; health_check: { interval_ms: number } } | undefined,
+): number {
+  if (spec === undefined) return floorMs;
+  const boot = spec.runtime === 'microvm' ? MICROVM_BOOT_GRACE_MS : 0;
+  return Math.max(floorMs, 5 * spec.health_check.interval_ms, boot);
+}
+
 const exited = (i: InstanceView): boolean =>
   i.state === 'failed' || i.state === 'stopped' || i.state === 'exited';
 const crashLooping = (i: InstanceView): boolean => /crash-loop/.test(i.message ?? '');
