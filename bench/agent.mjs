@@ -421,6 +421,8 @@ if (FIGURES.has('up')) {
     bridge: `${prefix}bu`,
     prefix,
     subnet: freeSubnet(len),
+    // Shared CPU (see addApp): 2 cores offered 50 times over admit 1,000 instances of 100m.
+    extraArgs: ['--cpu-overcommit', '50'],
   });
   while ((await call('GET', '/v1/nodes')).items?.[0]?.status !== 'ready') await sleep(100);
 
@@ -458,16 +460,16 @@ if (FIGURES.has('up')) {
     }
   };
   // One app per 100 instances: created with 1 replica (a deployment), then scaled up (no deployment).
-  // 16 MiB and 2 milli-CPU each, so the scheduler's CPU accounting (all cores, 1,000 per core) admits 1,000 on 2
-  // cores. The CFS quota floor (1 ms per 100 ms) makes that 1% of a core, the same as 10m would. Not 1m: the API
-  // takes it, but it gives cpu.shares 1 and runc refuses anything below 2, so such an instance never starts.
+  // 16 MiB and 100 milli-CPU each, on a node that sells its CPU 50 times over (a shared-CPU host), so the
+  // scheduler admits 1,000 on 2 cores while each instance may still burst to a tenth of a core. (Without overcommit
+  // they would get 2m each, a CFS quota of 1% of a core: the last run of that stalled at 400 instances.)
   const addApp = async (replicas) => {
     const name = `idle-${apps.length}`;
     await call('POST', '/v1/apps', {
       name,
       image: image.reference,
       replicas: 1,
-      resources: { memory: '16m', cpu: '2m' },
+      resources: { memory: '16m', cpu: '100m' },
       health_check: { path: '/', interval: '5s', timeout: '2s' },
     });
     apps.push(name);

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { makeTempDir, removeDir, request, startTestControlPlane } from '@shellwego/testkit';
+import { makeTempDir, removeDir, request, runCli, startTestControlPlane } from '@shellwego/testkit';
 import type { TestControlPlane } from '@shellwego/testkit';
 
 const CLI = fileURLToPath(new URL('../dist/shellwego.mjs', import.meta.url));
@@ -72,5 +72,17 @@ describe('shellwego agent', () => {
     child.kill('SIGTERM');
     expect(await exited).toEqual({ code: 0, signal: null });
     expect(stderr).toContain('SIGTERM: stopping');
+  });
+
+  it('refuses a CPU overcommit outside 1 to 100 with one line, before starting anything', async () => {
+    for (const cmd of [
+      ['agent', '--join', 'http://127.0.0.1:9', '--cpu-overcommit', '0'],
+      ['up', '--cpu-overcommit', 'lots'],
+    ]) {
+      const r = await runCli(cmd);
+      expect(r.code, cmd.join(' ')).not.toBe(0);
+      expect(r.stderr.trim().split('\n'), r.stderr).toHaveLength(1);
+      expect(r.stderr).toMatch(/--cpu-overcommit: ".+" is not a ratio from 1 to 100/);
+    }
   });
 });

@@ -92,14 +92,22 @@ describe('agent daemon (node protocol)', () => {
       return beat > firstBeat ? beat : undefined;
     });
 
-    // A restart on the same data dir reuses the credential: no second node, even without the join token.
+    // A restart on the same data dir reuses the credential: no second node, even without the join token. This one
+    // shares its CPUs four times over, and the node's capacity says so.
     await agent.stop();
     const { joinToken: _unused, ...withoutToken } = config;
-    const again = await Agent.start({ config: withoutToken, drivers: { container: new RuncDriver() } });
+    const again = await Agent.start({
+      config: { ...withoutToken, cpuOvercommit: 4 },
+      drivers: { container: new RuncDriver() },
+    });
     cleanups.push(() => again.stop());
     expect(again.state().nodeId).toBe(nodeId);
     await until('the watch again', () => (again.state().connected ? true : undefined));
     expect(await nodes(admin)).toHaveLength(1);
+    const realCpu = listed[0]?.capacity.cpu_milli ?? 0;
+    await until('the overcommitted capacity', async () =>
+      (await nodes(admin))[0]?.capacity.cpu_milli === 4 * realCpu ? true : undefined,
+    );
 
     // The control plane goes away and comes back on the same data dir and port: the watch reopens.
     const port = new URL(cp.url).port;

@@ -17,7 +17,7 @@ import { runningApps, statsFromRecords } from '../stats/recorded-instances.js';
 import { StatsSampler } from '../stats/stats-sampler.js';
 import { agentConfigSchema, type AgentConfig, type AgentConfigInput } from './config.js';
 import { ControlPlaneClient, type Watch, type WatchMessage } from './control-plane-client.js';
-import { hostResources } from './host-resources.js';
+import { hostCapacity, hostResources } from './host-resources.js';
 import { identify } from './identify.js';
 import { LazyNetwork } from './lazy-network.js';
 import { withUsage } from './instance-status.js';
@@ -309,6 +309,7 @@ export class Agent {
         instances,
         resources: await hostResources(config.dataDir, actual.length),
         runtimes: drivers.runtimes(),
+        capacity: await hostCapacity(config.dataDir, config.cpuOvercommit),
       });
       this.st.lastReportAt = new Date();
     } catch (err) {

@@ -37,6 +37,12 @@ export const agentConfigSchema = z.strictObject({
   /** Prometheus metrics at http://metricsHost:metricsPort/metrics; 0 picks a free port, null turns them off. */
   metricsPort: z.number().int().min(0).max(65_535).nullable().default(9100),
   metricsHost: z.string().min(1).default('127.0.0.1'),
+  /**
+   * Milli-CPUs the node offers the scheduler per real one. 1 (the default) backs every milli-CPU an app asks for with
+   * a real one; 4 sells each core four times over: shared CPU, as hosts of many small, mostly idle apps do. An
+   * instance's CPU limit stays what its app asks for; under contention instances share by their weights.
+   */
+  cpuOvercommit: z.number().min(1).max(100).default(1),
 });
 export type AgentConfigInput = z.input<typeof agentConfigSchema>;
 export type AgentConfig = z.output<typeof agentConfigSchema>;

@@ -13,11 +13,14 @@ async function disk(path: string): Promise<{ total: number; used: number }> {
   return { total: s.blocks * s.bsize, used: (s.blocks - s.bfree) * s.bsize };
 }
 
-/** What the node offers, announced at registration: all of its memory and CPUs, and the disk holding the data dir. */
-export async function hostCapacity(dataDir: string): Promise<NodeCapacity> {
+/**
+ * What the node offers, announced at registration and with every status report: all of its memory, its CPUs times
+ * the operator's overcommit, and the disk holding the data dir.
+ */
+export async function hostCapacity(dataDir: string, cpuOvercommit = 1): Promise<NodeCapacity> {
   return {
     memory_bytes: totalmem(),
-    cpu_milli: availableParallelism() * 1000,
+    cpu_milli: Math.round(availableParallelism() * 1000 * cpuOvercommit),
     disk_bytes: (await disk(dataDir)).total,
   };
 }

@@ -25,7 +25,7 @@ export async function identify(
     join_token: config.joinToken,
     name: config.name,
     runtimes,
-    capacity: await hostCapacity(config.dataDir),
+    capacity: await hostCapacity(config.dataDir, config.cpuOvercommit),
     ...(config.zone === undefined ? {} : { zone: config.zone }),
   });
   await store.save({ url: config.url, node_id: registered.node_id, credential: registered.credential });

@@ -7,6 +7,7 @@ import { kernelDirOf } from './kernel.js';
 import type { Io } from '../io.js';
 import { note } from '../io.js';
 import { stopRequested, stopWithin } from '../role-lifecycle.js';
+import { CliError } from '../errors.js';
 import { parseInteger } from '../parse.js';
 
 interface AgentFlags {
@@ -19,11 +20,23 @@ interface AgentFlags {
   subnet?: string;
   networkPrefix?: string;
   metricsPort?: string;
+  cpuOvercommit?: string;
   logLevel: string;
 }
 
 /** Stopping only closes the link to the control plane; a hang there must not keep the process up. */
 const STOP_TIMEOUT_MS = 10_000;
+
+/** --cpu-overcommit: a ratio from 1 (every milli-CPU backed by a real one) to 100. */
+export function parseCpuOvercommit(value: string): number {
+  const n = Number(value.trim());
+  if (value.trim() === '' || !Number.isFinite(n) || n < 1 || n > 100) {
+    throw new CliError('VALIDATION_FAILED', `--cpu-overcommit: "${value}" is not a ratio from 1 to 100`, {
+      field: 'cpu-overcommit',
+    });
+  }
+  return n;
+}
 
 /** The host name as a DNS label, the node's default name. */
 export function nodeNameOf(host: string): string {
@@ -79,6 +92,9 @@ async function runAgent(io: Io, flags: AgentFlags): Promise<void> {
       ...(flags.metricsPort === undefined
         ? {}
         : { metricsPort: parseInteger(flags.metricsPort, '--metrics-port', 'metrics-port') }),
+      ...(flags.cpuOvercommit === undefined
+        ? {}
+        : { cpuOvercommit: parseCpuOvercommit(flags.cpuOvercommit) }),
     },
     drivers: {
       container: new RuncDriver(),
@@ -121,6 +137,10 @@ export function registerAgent(program: Command, io: Io): void {
     .option(
       '--metrics-port <port>',
       'Prometheus metrics on 127.0.0.1:PORT/metrics (default 9100; 0: any free port)',
+    )
+    .option(
+      '--cpu-overcommit <ratio>',
+      'offer each CPU this many times over to the scheduler, 1 to 100 (default 1: no shared CPU)',
     )
     .addOption(
       new Option('--log-level <level>', 'log verbosity (logs are JSON lines on stderr)')

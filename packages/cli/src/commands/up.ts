@@ -12,7 +12,7 @@ import { parseInteger } from '../parse.js';
 import { usageError } from '../errors.js';
 import { stopRequested, stopWithin } from '../role-lifecycle.js';
 import { Supervisor } from '../supervisor.js';
-import { nodeNameOf } from './agent.js';
+import { nodeNameOf, parseCpuOvercommit } from './agent.js';
 import { defaultEdgePorts } from './edge.js';
 
 interface ServeFlags {
@@ -31,6 +31,7 @@ interface ServeFlags {
   subnet?: string;
   networkPrefix?: string;
   agentMetricsPort?: string;
+  cpuOvercommit?: string;
   httpPort?: string;
   httpsPort?: string;
   edgeMetricsPort?: string;
@@ -119,6 +120,7 @@ async function startLocalAgent(
       ...(flags.subnet === undefined ? [] : ['--subnet', flags.subnet]),
       ...(flags.networkPrefix === undefined ? [] : ['--network-prefix', flags.networkPrefix]),
       ...(flags.agentMetricsPort === undefined ? [] : ['--metrics-port', flags.agentMetricsPort]),
+      ...(flags.cpuOvercommit === undefined ? [] : ['--cpu-overcommit', flags.cpuOvercommit]),
     ],
     // The agent stops when `up` is gone, even after a SIGKILL of `up` that it could not forward.
     env: { ...env, SHELLWEGO_PARENT_PID: String(process.pid) },
@@ -188,6 +190,8 @@ function dashboardOf(): { dashboardDir?: string } {
 
 async function serve(io: Io, flags: ServeFlags, roles: { local: boolean }): Promise<void> {
   const port = parseInteger(flags.apiPort, '--api-port', 'api-port');
+  // Checked here, not first by the agent child, which would fail on every restart.
+  if (flags.cpuOvercommit !== undefined) parseCpuOvercommit(flags.cpuOvercommit);
   // Imported here: the server's dependencies (database drivers, Fastify) would slow every client command.
   const { startControlPlane, createLogger } = await import('@shellwego/control-plane');
   const dataDir = flags.dataDir ?? defaultDataDir(io);
@@ -249,6 +253,10 @@ export function registerServe(program: Command, io: Io): void {
         "the agent's interface and namespace names start with this (default sw)",
       )
       .option('--agent-metrics-port <port>', "the agent's metrics port (default 9100)")
+      .option(
+        '--cpu-overcommit <ratio>',
+        'offer each CPU this many times over to apps (default 1; see `agent`)',
+      )
       .option('--no-edge', 'do not run the edge proxy here')
       .option('--http-port <port>', "the edge's HTTP port (default 80 as root, else 8000)")
       .option('--https-port <port>', "the edge's HTTPS port (default 443 as root, else 8443)")

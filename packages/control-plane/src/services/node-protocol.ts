@@ -254,6 +254,14 @@ export class NodeProtocolService {
           ...(report ? { actual: JSON.stringify(report) } : {}),
           // An agent restarted with another set of drivers (a wasm runtime added) announces what it runs now.
           ...(report?.runtimes ? { runtimes: JSON.stringify(report.runtimes) } : {}),
+          // ...and what it offers now (another CPU overcommit, memory added to a VM host).
+          ...(report?.capacity
+            ? {
+                memory_bytes: report.capacity.memory_bytes,
+                cpu_milli: report.capacity.cpu_milli,
+                disk_bytes: report.capacity.disk_bytes,
+              }
+            : {}),
         })
         .where('org_id', '=', node.orgId)
         .where('id', '=', node.nodeId)

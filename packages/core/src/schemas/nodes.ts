@@ -78,6 +78,8 @@ export const nodeStatusReport = z.strictObject({
   resources: nodeResources,
   /** The runtimes the node can run now (an agent restarted with another driver set announces the new set). */
   runtimes: z.array(z.string().min(1).max(32)).min(1).max(16).optional(),
+  /** What the node offers now (an agent restarted with another CPU overcommit announces the new figures). */
+  capacity: nodeCapacity.optional(),
 });
 export type NodeStatusReport = z.infer<typeof nodeStatusReport>;
 

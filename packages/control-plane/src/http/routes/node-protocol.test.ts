@@ -171,6 +171,27 @@ describe.each(dialects)('the node protocol on $name', ({ databaseUrl }) => {
     }
   });
 
+  it('takes the capacity a status report announces (an agent restarted with CPU overcommit)', async () => {
+    const jt = await joinToken(api);
+    const a = await register(api, jt.token);
+    const shared = { ...capacity, cpu_milli: 4 * capacity.cpu_milli };
+    const res = await api.call('POST', `/v1/nodes/${a.node_id}/status`, {
+      token: a.credential,
+      body: { instances: [], resources, capacity: shared },
+    });
+    expect(res.status).toBe(200);
+    const node = (await api.call('GET', `/v1/nodes/${a.node_id}`)).body as { capacity: object };
+    expect(node.capacity).toEqual(shared);
+    // A report without it (an older agent) leaves it as it was.
+    await api.call('POST', `/v1/nodes/${a.node_id}/status`, {
+      token: a.credential,
+      body: { instances: [], resources },
+    });
+    expect(((await api.call('GET', `/v1/nodes/${a.node_id}`)).body as { capacity: object }).capacity).toEqual(
+      shared,
+    );
+  });
+
   it('marks silent nodes unreachable after 30 s and ready again on a heartbeat', async () => {
     const jt = await joinToken(api);
     const n = await register(api, jt.token);
