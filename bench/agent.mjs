@@ -470,7 +470,7 @@ if (FIGURES.has('up')) {
       image: image.reference,
       replicas: 1,
       resources: { memory: '16m', cpu: '100m' },
-      health_check: { path: '/', interval: '5s', timeout: '2s' },
+      health_check: { path: '/', interval: '10s', timeout: '2s' },
     });
     apps.push(name);
     if (replicas > 1) await call('PATCH', `/v1/apps/${name}`, { replicas });

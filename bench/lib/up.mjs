@@ -7,7 +7,7 @@ import { children } from './lifecycle.mjs';
 /**
  * Starts `up` on `dir` with its agent on its own bridge, subnet and interface prefix, waits for the
  * banner's password, logs in and returns the process and an API caller that throws on any non-2xx answer (204
- * gives {}). Metrics ports are picked freely; logs are errors only. `extraArgs` go to `up` as they are.
+ * gives {}). Metrics ports are picked freely; logs are errors only (`BENCH_LOG_LEVEL` to change). `extraArgs` go to `up` as they are.
  */
 export async function startUp(
   cli,
@@ -18,7 +18,7 @@ export async function startUp(
   const args = [
     'up', '--data-dir', dir, '--api-port', String(apiPort), '--http-port', String(httpPort),
     '--https-port', String(httpsPort), '--bridge', bridge, '--subnet', subnet, '--network-prefix', prefix,
-    '--agent-metrics-port', '0', '--edge-metrics-port', '0', '--log-level', 'error', ...extraArgs,
+    '--agent-metrics-port', '0', '--edge-metrics-port', '0', '--log-level', process.env.BENCH_LOG_LEVEL ?? 'error', ...extraArgs,
   ];
   const up = spawn(process.execPath, [cli, ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],

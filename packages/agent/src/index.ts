@@ -28,7 +28,6 @@ export type { ArtifactFetcher } from './resolve/artifacts.js';
 export type { ExecutorOptions, ActionResult, RecoverResult, InstanceNetworker } from './executor/executor.js';
 export { RestartTracker, defaultBackoff, defaultCrashLoop } from './executor/restart-tracker.js';
 export type { BackoffOptions, CrashLoopOptions, RestartCondition } from './executor/restart-tracker.js';
-export { Limiter } from './executor/limiter.js';
 export { systemClock } from './executor/clock.js';
 export type { Clock } from './executor/clock.js';
 

@@ -18,6 +18,9 @@ export {
   resourceLimits,
 } from './resources.js';
 
+// Bounded concurrency (the agent's starts and samples, the edge's health checks).
+export { Limiter } from './limiter.js';
+
 // Canonical JSON: equal content, equal text (spec comparison, hashing).
 export { canonicalJson } from './canonical-json.js';
 

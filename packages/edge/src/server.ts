@@ -83,8 +83,8 @@ export interface StartEdgeOptions {
    * before it goes on to the app. The CA may validate before the table reaches the edge. Default 0 (no wait).
    */
   acmeChallengeWaitMs?: number;
-  /** Active health checks; `false` turns them off. Default every 5 s with a 2 s timeout. */
-  healthCheck?: { intervalMs: number; timeoutMs?: number } | false;
+  /** Active health checks; `false` turns them off. Default every 5 s with a 2 s timeout, 32 checks at a time. */
+  healthCheck?: { intervalMs: number; timeoutMs?: number; concurrency?: number } | false;
 }
 
 export interface EdgeServer {
@@ -206,6 +206,7 @@ export async function startEdge(options: StartEdgeOptions): Promise<EdgeServer> 
     logger,
     intervalMs: healthCheck?.intervalMs ?? 5_000,
     timeoutMs: healthCheck?.timeoutMs ?? 2_000,
+    ...(healthCheck?.concurrency === undefined ? {} : { concurrency: healthCheck.concurrency }),
   });
 
   let httpsPort: number | undefined;

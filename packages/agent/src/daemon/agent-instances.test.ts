@@ -12,6 +12,7 @@ import { pushBusyboxImage, type BusyboxImage } from '@shellwego/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { filesContaining } from '../executor/test-disk.js';
 import { ip } from '../network/exec.js';
+import { readNeighbourLimits } from '../network/neighbour-table.js';
 import { ownedBy, registerExitCleanup, uniquePrefix } from '../network/test-net.js';
 import type { Agent } from './agent.js';
 import { startFakeControlPlane, type FakeControlPlane } from './test-control-plane.js';
@@ -108,6 +109,8 @@ describe.skipIf(!isRoot)('agent running instances from wire specs (needs root)',
     const address = healthy?.address ?? '';
     expect(address).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
     expect(await getFromHost(`${prefix}br`, address, 8080)).toBe('200 hello from busybox\n');
+    // The node network made room in the kernel's ARP cache for every address of its /24, on both sides.
+    expect((await readNeighbourLimits()).gc_thresh2).toBeGreaterThanOrEqual(2 * 253 + 1024);
     expect(await filesContaining(join(dir, 'agent'), secret)).toEqual([]);
     // The scan does read the records: the stored spec is there, with the secret's version.
     expect(await filesContaining(join(dir, 'agent'), '"API_TOKEN": 1')).not.toEqual([]);

@@ -8,7 +8,6 @@ import { HealthBoard } from '../health/health-board.js';
 import { LogStreamer } from '../logs/log-stream.js';
 import { AgentMetrics } from '../metrics/agent-metrics.js';
 import { startMetricsServer, type MetricsServer } from '../metrics/metrics-server.js';
-import { NetworkManager } from '../network/network-manager.js';
 import { plan, type DesiredInstance } from '../reconciler/plan.js';
 import { ArtifactCache } from '../resolve/artifacts.js';
 import { Resolver } from '../resolve/resolver.js';
@@ -19,7 +18,7 @@ import { agentConfigSchema, type AgentConfig, type AgentConfigInput } from './co
 import { ControlPlaneClient, type Watch, type WatchMessage } from './control-plane-client.js';
 import { hostCapacity, hostResources } from './host-resources.js';
 import { identify } from './identify.js';
-import { LazyNetwork } from './lazy-network.js';
+import { LazyNetwork, openNodeNetwork } from './lazy-network.js';
 import { withUsage } from './instance-status.js';
 import { silentLogger, type AgentLogger } from './logger.js';
 import { healthTargetOf, healthTargets, instanceStatuses } from './status-report.js';
@@ -123,14 +122,7 @@ export class Agent {
     const late: { agent?: Agent } = {};
     const executor = new Executor({
       drivers,
-      network: new LazyNetwork(() =>
-        NetworkManager.open({
-          stateDir: config.dataDir,
-          bridgeName: config.bridgeName,
-          cidr: config.cidr,
-          namePrefix: config.networkPrefix,
-        }),
-      ),
+      network: new LazyNetwork(() => openNodeNetwork(config, logger)),
       resolver: new Resolver({
         images,
         artifacts: new ArtifactCache(join(config.dataDir, 'artifacts'), (digest) => client.artifact(digest)),
@@ -297,7 +289,8 @@ export class Agent {
     const actual = await executor.actual();
     if (!this.stopped) health.sync(await healthTargets(actual, executor));
     const appOf = new Map((this.desired?.instances ?? []).map((i) => [i.id, i.app_id]));
-    await stats.refresh(runningApps(actual, appOf));
+    // Not awaited: the report carries the samples of the round before (see refreshSoon).
+    void stats.refreshSoon(runningApps(actual, appOf));
     // Only those still desired: appOf holds the desired ones, and instanceStatuses skips the rest.
     const instances = withUsage(
       await instanceStatuses(actual, busy, executor, health, appOf, executor.startFailures()),

@@ -7,7 +7,7 @@ import { withoutSecrets } from '../reconciler/spec-form.js';
 import type { SpecResolver } from '../resolve/resolver.js';
 import { InstanceStore } from '../state/instance-store.js';
 import { systemClock, type Clock } from './clock.js';
-import { Limiter } from './limiter.js';
+import { Limiter } from '@shellwego/core';
 import {
   RestartTracker,
   defaultBackoff,

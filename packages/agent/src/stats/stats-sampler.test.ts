@@ -111,4 +111,21 @@ describe('StatsSampler', () => {
     expect(sampler.all()).toHaveLength(7);
     expect(most).toBe(2);
   });
+
+  it('refreshes in the background: one round at a time, the report never waits for it', async () => {
+    const c = counters();
+    const sampler = new StatsSampler({ statsOf: c.statsOf, minIntervalMs: 0 });
+    c.usage.set('a', { cpuUsageNs: 1e9, memoryBytes: 7, memoryLimitBytes: null });
+    c.setSlow('a');
+    const t0 = performance.now();
+    const round = sampler.refreshSoon(new Map([['a', 'x']]));
+    // A report asking again while the slow call runs joins that round rather than start another.
+    expect(sampler.refreshSoon(new Map([['a', 'x']]))).toBe(round);
+    expect(performance.now() - t0).toBeLessThan(100);
+    expect(sampler.usage('a')).toBeUndefined();
+    await round;
+    expect(c.calls).toEqual(['a']);
+    expect(sampler.usage('a')).toMatchObject({ memoryBytes: 7 });
+    expect(sampler.refreshSoon(new Map([['a', 'x']]))).not.toBe(round);
+  });
 });

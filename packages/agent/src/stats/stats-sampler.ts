@@ -1,5 +1,5 @@
 import type { InstanceStats } from '@shellwego/driver-sdk';
-import { Limiter } from '../executor/limiter.js';
+import { Limiter } from '@shellwego/core';
 import type { AgentLogger } from '../daemon/logger.js';
 import { cpuMilli } from './cpu-milli.js';
 
@@ -46,6 +46,7 @@ export class StatsSampler {
   private readonly failing = new Set<string>();
   private readonly limiter: Limiter;
   private readonly now: () => number;
+  private round: Promise<void> | undefined;
 
   constructor(private readonly opts: StatsSamplerOptions) {
     this.limiter = new Limiter(opts.concurrency ?? 4);
@@ -63,6 +64,16 @@ export class StatsSampler {
     await Promise.all(due.map(([id, appId]) => this.limiter.run(() => this.sampleOne(id, appId))));
     // An instance that stopped while its stats call was under way must not come back.
     for (const id of this.latest.keys()) if (!running.has(id)) this.latest.delete(id);
+  }
+
+  /**
+   * Starts a refresh unless one is under way, and does not wait for it: a status report on a node of 1,000 instances
+   * must not wait for 1,000 stats calls (a busy node's new instance would show as running only seconds later). The
+   * report then carries the latest samples, at most one round old. Resolves when that round is over.
+   */
+  refreshSoon(running: ReadonlyMap<string, string>): Promise<void> {
+    this.round ??= this.refresh(running).finally(() => (this.round = undefined));
+    return this.round;
   }
 
   usage(instanceId: string): InstanceUsage | undefined {

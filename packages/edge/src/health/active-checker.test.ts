@@ -42,6 +42,31 @@ describe('active health checks', () => {
     expect(await servedBy(6)).toEqual(new Set(['sick', 'well']));
   });
 
+  it('checks a table of many upstreams a few at a time, every one of them', async () => {
+    let inFlight = 0;
+    let most = 0;
+    const checked = new Set<string>();
+    const upstreams = await Promise.all(
+      Array.from({ length: 24 }, (_, i) =>
+        startUpstream(`u${i}`, (_req, res) => {
+          inFlight++;
+          most = Math.max(most, inFlight);
+          checked.add(`u${i}`);
+          setTimeout(() => {
+            inFlight--;
+            res.end();
+          }, 30);
+        }),
+      ),
+    );
+    for (const u of upstreams) cleanup.add(() => u.close());
+    const edge = await startTestEdge(cleanup, { healthCheck: { intervalMs: 60_000, concurrency: 4 } });
+    await edge.swap(table(1, route('app.test', upstreams)));
+    await edge.checkHealth();
+    expect(checked.size).toBe(24);
+    expect(most).toBe(4);
+  });
+
   it('runs on its interval', async () => {
     let checks = 0;
     const app = await startUpstream('a', (_req, res) => {

@@ -1,4 +1,7 @@
-/** At most `limit` tasks at once; the rest queue in order. Keeps a plan with 1,000 creates from forking 1,000 runcs. */
+/**
+ * At most `limit` tasks at once; the rest queue in order. Keeps a plan with 1,000 creates from forking 1,000 runcs, and
+ * a round of edge health checks from hitting 1,000 upstreams at the same instant.
+ */
 export class Limiter {
   private active = 0;
   private readonly waiting: (() => void)[] = [];
