@@ -210,16 +210,27 @@ export class RuncDriver implements RuntimeDriver {
     const id = st.containerId;
     this.rotation.unwatch(st.logPath);
     try {
-      let s = await cli.state(id);
-      if (s !== null && s.status !== 'stopped') {
-        await cli.kill(id, 'TERM');
-        s = await this.waitStopped(cli, id, opts.graceMs);
+      const stateFile = join(st.runcRoot, id, 'state.json');
+      // The common case without `runc state` and `runc kill` processes (~30 ms of CPU each; a node deleting 1,000
+      // instances would spawn thousands): the init process, verified by its start time, is signalled directly and
+      // watched through /proc and the shim's exit file.
+      const pid = await runningPid(stateFile, paths.exitFile);
+      let present = true;
+      if (pid !== null) {
+        await signalAndWait(pid, () => runningPid(stateFile, paths.exitFile), opts.graceMs);
+      } else {
+        let s = await cli.state(id);
         if (s !== null && s.status !== 'stopped') {
-          await cli.kill(id, 'KILL');
-          s = await this.waitStopped(cli, id, KILL_TIMEOUT_MS);
+          await cli.kill(id, 'TERM');
+          s = await this.waitStopped(cli, id, opts.graceMs);
+          if (s !== null && s.status !== 'stopped') {
+            await cli.kill(id, 'KILL');
+            s = await this.waitStopped(cli, id, KILL_TIMEOUT_MS);
+          }
         }
+        present = s !== null;
       }
-      if (s !== null) {
+      if (present) {
         // The shim writes the status right after runc returns; give it a moment so the exit code isn't lost.
         for (let i = 0; i < 40 && !(await exists(paths.exitFile)); i++) await sleep(POLL_MS);
         if (!(await exists(paths.resultFile))) {
@@ -347,6 +358,33 @@ async function rmdirIfEmpty(dir: string): Promise<void> {
  * started (its start time in /proc matches the one runc recorded, so a reused pid is never taken for it) and the
  * shim has written no exit file; null in every other case, which the caller then asks runc about.
  */
+/**
+ * SIGTERM to `pid`, SIGKILL if it still runs after `graceMs`; returns once `alive()` says it is gone (or the kill's
+ * own timeout passed).
+ */
+async function signalAndWait(
+  pid: number,
+  alive: () => Promise<number | null>,
+  graceMs: number,
+): Promise<void> {
+  for (const [signal, ms] of [
+    ['SIGTERM', graceMs],
+    ['SIGKILL', KILL_TIMEOUT_MS],
+  ] as const) {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      return; // ESRCH: gone already
+    }
+    const deadline = Date.now() + ms;
+    for (;;) {
+      if ((await alive()) === null) return;
+      if (Date.now() >= deadline) break;
+      await sleep(POLL_MS);
+    }
+  }
+}
+
 async function runningPid(stateFile: string, exitFile: string): Promise<number | null> {
   if (await exists(exitFile)) return null;
   const text = await readFile(stateFile, 'utf8').catch(() => null);
