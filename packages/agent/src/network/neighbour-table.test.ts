@@ -22,7 +22,7 @@ describe('the ARP cache limits', () => {
     expect(neighbourLimitsFor(1021, { ...big, gc_thresh3: 4_000 })).toEqual({ ...big, gc_thresh3: 90_000 });
   });
 
-  it('are written hard limit first, and only when short', async () => {
+  it('are written when short, and only then', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'swg-neigh-'));
     try {
       for (const [n, v] of Object.entries(debian)) await writeFile(join(dir, n), `${v}\n`);

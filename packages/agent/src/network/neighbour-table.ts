@@ -46,7 +46,7 @@ export async function readNeighbourLimits(dir = NEIGHBOUR_SYSCTL_DIR): Promise<N
 
 /**
  * Raises the ARP cache limits so `instances` neighbours fit; returns the new limits, or undefined when nothing
- * changed. The kernel checks thresh2 <= thresh3 on each write, so the hard limit goes first.
+ * changed. The hard limit is written first, so the soft one is never above it, even for a moment.
  */
 export async function ensureNeighbourRoom(
   instances: number,
