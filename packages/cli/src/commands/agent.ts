@@ -107,9 +107,11 @@ async function runAgent(io: Io, flags: AgentFlags): Promise<void> {
     registry: await loadRegistryConfig(dataDir),
     logger,
   });
+  // Listening before the line that says it runs: whoever waits for that line may signal at once.
+  const stopping = stopRequested(io);
   note(io, `Agent running as node ${agent.state().nodeId}.`);
 
-  const signal = await stopRequested(io);
+  const signal = await stopping;
   note(io, `${signal}: stopping (instances keep running)`);
   await stopWithin(STOP_TIMEOUT_MS, () => agent.stop());
 }

@@ -230,13 +230,15 @@ async function serve(io: Io, flags: ServeFlags, roles: { local: boolean }): Prom
     roleLines.push(['Agent', await startLocalAgent(io, supervisor, cp, dataDir, flags)]);
     roleLines.push(['Apps', await startLocalEdge(io, supervisor, cp, dataDir, flags)]);
   }
-  out(io, banner(cp.url, cp.firstAdmin, roleLines));
+  // Listening before the banner: whoever waits for it may signal at once.
+  const stopping = stopRequested(io);
   // SIGHUP reloads the edge (a new worker from the code on disk, no request lost) instead of ending `up`.
   process.on('SIGHUP', () => {
     if (supervisor.signal('edge', 'SIGHUP')) note(io, 'SIGHUP: reloading the edge');
   });
+  out(io, banner(cp.url, cp.firstAdmin, roleLines));
 
-  const signal = await stopRequested(io);
+  const signal = await stopping;
   note(io, `${signal}: stopping`);
   await stopWithin(CLOSE_TIMEOUT_MS, () => supervisor.stop(CLOSE_TIMEOUT_MS / 2).then(() => cp.close()));
 }
