@@ -109,8 +109,15 @@ export class HostClient {
         },
       );
       req.on('error', (e: NodeJS.ErrnoException) => {
-        if (req.reusedSocket && e.code === 'ECONNRESET') reject(new StaleSocketError());
-        else if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED' || e.code === 'ECONNRESET')
+        // A dead host's kept-alive socket fails on reuse with a reset, or with EPIPE when the write comes first.
+        if (req.reusedSocket && (e.code === 'ECONNRESET' || e.code === 'EPIPE'))
+          reject(new StaleSocketError());
+        else if (
+          e.code === 'ENOENT' ||
+          e.code === 'ECONNREFUSED' ||
+          e.code === 'ECONNRESET' ||
+          e.code === 'EPIPE'
+        )
           reject(new HostUnavailableError(`no wasm host on ${this.socket} (${e.code})`));
         else
           reject(
