@@ -16,7 +16,7 @@ import { runningApps, statsFromRecords } from '../stats/recorded-instances.js';
 import { StatsSampler } from '../stats/stats-sampler.js';
 import { agentConfigSchema, type AgentConfig, type AgentConfigInput } from './config.js';
 import { ControlPlaneClient, type Watch, type WatchMessage } from './control-plane-client.js';
-import { hostCapacity, hostResources } from './host-resources.js';
+import { hostCapacity, hostResources, type NodeCapacity } from './host-resources.js';
 import { identify } from './identify.js';
 import { LazyNetwork, openNodeNetwork } from './lazy-network.js';
 import { withUsage } from './instance-status.js';
@@ -58,6 +58,8 @@ interface Parts {
   logs: LogStreamer;
   stats: StatsSampler;
   logger: AgentLogger;
+  /** What the node offers, measured once at start: announced at registration and with every report. */
+  capacity: NodeCapacity;
 }
 
 const errText = (e: unknown): string => (e instanceof Error ? e.message : String(e));
@@ -104,7 +106,8 @@ export class Agent {
       logger,
     });
     const drivers = await usableDrivers(opts.drivers, logger);
-    const nodeId = await identify(config, drivers.runtimes(), client, logger);
+    const capacity = await hostCapacity(config.dataDir, config.cpuOvercommit);
+    const nodeId = await identify(config, drivers.runtimes(), capacity, client, logger);
     const images = await ImageStore.open(
       config.imagesDir ?? join(config.dataDir, 'images'),
       opts.registry === undefined ? {} : { config: opts.registry },
@@ -151,7 +154,7 @@ export class Agent {
       logger,
     });
     const agent = (late.agent = new Agent(
-      { config, client, drivers, executor, health, metrics, logs, stats, logger },
+      { config, client, drivers, executor, health, metrics, logs, stats, logger, capacity },
       nodeId,
     ));
     health.on('change', (c) => {
@@ -283,7 +286,7 @@ export class Agent {
   }
 
   private async report(): Promise<void> {
-    const { executor, health, metrics, client, config, logger, drivers, stats } = this.parts;
+    const { executor, health, metrics, client, config, logger, drivers, stats, capacity } = this.parts;
     // Taken first: a pull of a small image may be over before the rest of the report is gathered.
     const busy = executor.inProgress();
     const actual = await executor.actual();
@@ -302,7 +305,7 @@ export class Agent {
         instances,
         resources: await hostResources(config.dataDir, actual.length),
         runtimes: drivers.runtimes(),
-        capacity: await hostCapacity(config.dataDir, config.cpuOvercommit),
+        capacity,
       });
       this.st.lastReportAt = new Date();
     } catch (err) {

@@ -1,13 +1,14 @@
 import type { AgentConfig } from './config.js';
 import type { ControlPlaneClient } from './control-plane-client.js';
 import { CredentialsStore } from './credentials.js';
-import { hostCapacity } from './host-resources.js';
+import type { NodeCapacity } from './host-resources.js';
 import type { AgentLogger } from './logger.js';
 
 /** The stored credential if there is one, else a registration with the join token (stored before it is used). */
 export async function identify(
   config: AgentConfig,
   runtimes: string[],
+  capacity: NodeCapacity,
   client: ControlPlaneClient,
   logger: AgentLogger,
 ): Promise<string> {
@@ -25,7 +26,7 @@ export async function identify(
     join_token: config.joinToken,
     name: config.name,
     runtimes,
-    capacity: await hostCapacity(config.dataDir, config.cpuOvercommit),
+    capacity,
     ...(config.zone === undefined ? {} : { zone: config.zone }),
   });
   await store.save({ url: config.url, node_id: registered.node_id, credential: registered.credential });

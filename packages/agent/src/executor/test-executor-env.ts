@@ -18,6 +18,7 @@ import { run } from '../network/exec.js';
 import { NetworkManager } from '../network/network-manager.js';
 import { freeSubnet, registerExitCleanup, removeOwned, uniquePrefix } from '../network/test-net.js';
 import { Resolver } from '../resolve/resolver.js';
+import { wireSpec } from '../daemon/test-agent.js';
 
 export interface ExecutorTestEnv {
   dir: string;
@@ -82,21 +83,14 @@ export async function makeExecutorTestEnv(): Promise<ExecutorTestEnv> {
     openNetwork: () =>
       NetworkManager.open({ stateDir: agentStateDir, bridgeName: bridge, cidr, namePrefix: prefix }),
     instanceId: (name) => `${prefix}-${name}`,
-    wire: (name, image, over = {}) => ({
-      app_id: 'app_test',
-      app_name: name,
-      release_id: 'rel_test',
-      release_version: 1,
-      image: image.reference,
-      runtime: 'container',
-      env: {},
-      secrets: {},
-      secret_versions: {},
-      resources: { memory_bytes: 64 * 1024 * 1024, cpu_milli: 500 },
-      port: 8080,
-      health_check: { path: '/', interval_ms: 100, timeout_ms: 1000 },
-      ...over,
-    }),
+    wire: (name, image, over = {}) =>
+      wireSpec(name, image, {
+        app_id: 'app_test',
+        release_id: 'rel_test',
+        resources: { memory_bytes: 64 * 1024 * 1024, cpu_milli: 500 },
+        health_check: { path: '/', interval_ms: 100, timeout_ms: 1000 },
+        ...over,
+      }),
     mounts,
     runcContainers,
     async deleteContainer(id) {
